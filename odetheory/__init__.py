@@ -1,0 +1,28 @@
+"""odetheory: ODE theory of online learning in two-layer teacher-student networks.
+
+Python API (see README.md):
+
+    from odetheory import draw_network, integrate
+    state = draw_network(K=3, M=2, N=500, sigma0=1e-2, seed=0).state()
+    traj = integrate(state, activation="erf", rule="dfa", eta=0.1, t_max=100)
+    traj.t, traj.eg, traj.cos_vF, traj.Q, traj.R, traj.v
+
+Names are imported lazily so that ``odetheory --help`` does not load the compiled kernels.
+"""
+import importlib
+
+__version__ = "0.1.0"
+
+_API = {
+    "State": "state", "load_state": "state",
+    "Network": "initial", "draw_network": "initial", "random_streams": "initial",
+    "integrate": "ode", "Trajectory": "trajectory", "plateau": "plateaus",
+    "InputError": "errors",
+}
+__all__ = sorted(_API)
+
+
+def __getattr__(name):
+    if name in _API:
+        return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    raise AttributeError(f"module 'odetheory' has no attribute {name!r}")

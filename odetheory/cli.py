@@ -1,0 +1,293 @@
+"""Command-line interface: a thin layer over the Python API.
+
+Every subcommand turns its options into one API call; bad input ends with a
+one-line error on stderr and exit code 2, a diverged run with exit code 3.
+"""
+import argparse
+import sys
+
+import numpy as np
+
+from .errors import InputError
+
+EXIT_INPUT, EXIT_DIVERGED = 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line (no usage dump) with exit code 2."""
+
+    def error(self, message):
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _float_list(text):
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _int_list(text):
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _model_options(p, eta=0.1, t_max=100.0):
+    g = p.add_argument_group("model and learning rule")
+    g.add_argument("--activation", choices=("erf", "linear", "relu"), default="erf",
+                   help="activation g of teacher and student: erf = erf(x/√2), linear, relu (default: erf)")
+    g.add_argument("--rule", choices=("bp", "dfa", "sign"), default="dfa",
+                   help="feedback f of the first-layer update: bp (f = v), dfa (f = F), sign (f = sign v) (default: dfa)")
+    g.add_argument("--eta", type=float, default=eta, help=f"first-layer learning rate η, > 0 (default: {eta:g})")
+    g.add_argument("--eta-v", type=float, default=None,
+                   help="second-layer learning rate η_v, > 0 (default: same as --eta)")
+    g.add_argument("--fix-second-layer", action="store_true", help="keep the student's second layer v fixed")
+    g.add_argument("--sigma", type=float, default=0.0,
+                   help="standard deviation σ of the teacher's output noise, >= 0 (default: 0)")
+    g.add_argument("--t-max", type=float, default=t_max,
+                   help=f"final time α = steps/N, > 0 (default: {t_max:g})")
+    g.add_argument("--times", type=_float_list, default=None,
+                   help="extra output times α, comma-separated, in [0, t-max]; the run lands on them exactly "
+                        "(default output: t = 0 and --n-times log-spaced times from t-max·1e-4 to t-max)")
+    g.add_argument("--n-times", type=int, default=200,
+                   help="number of log-spaced output times; 0 for none besides t = 0, t-max and --times "
+                        "(default: 200)")
+
+
+def _init_options(p, with_init_file, several_N=False):
+    g = p.add_argument_group("initial condition (drawn as weights at finite N)")
+    g.add_argument("--K", type=int, default=2, help="student hidden units K >= 1 (default: 2)")
+    g.add_argument("--M", type=int, default=2, help="teacher hidden units M >= 1 (default: 2)")
+    if several_N:
+        g.add_argument("--N", type=_int_list, default=[500],
+                       help="input dimension(s) N >= 1, comma-separated, e.g. 250,500,1000,2000 to see the gap "
+                            "shrink with N (default: 500)")
+    else:
+        g.add_argument("--N", type=int, default=500, help="input dimension N >= 1 of the drawn weights (default: 500)")
+    g.add_argument("--seed", type=int, default=0,
+                   help="seed, split into independent teacher/student/feedback/data streams (default: 0)")
+    g.add_argument("--sigma0", type=float, default=1e-2,
+                   help="standard deviation of the student's initial weights w and v (default: 0.01)")
+    g.add_argument("--teacher-second-layer", choices=("ones", "gaussian"), default="ones",
+                   help="teacher second layer A: all ones or N(0,1) (default: ones)")
+    g.add_argument("--feedback", choices=("gaussian", "matched", "positive"), default="gaussian",
+                   help="DFA feedback F: N(0,1), matched = v(0), positive = |N(0,1)| (default: gaussian)")
+    if with_init_file:
+        g.add_argument("--init", metavar="FILE.npz", default=None,
+                       help="start from the order parameters in FILE.npz (keys Q, R, T, A, v, optional F) "
+                            "instead of drawing them; K, M, N, seed, sigma0 are then ignored")
+
+
+def _output_options(p, default_out):
+    g = p.add_argument_group("output")
+    g.add_argument("-o", "--out", default=default_out,
+                   help=f"CSV file: header row, columns t, eg, cos_vF, Q_k_l, R_k_m, v_k (default: {default_out})")
+    g.add_argument("--npz", metavar="FILE.npz", default=None, help="also write the trajectory as numpy arrays")
+    g.add_argument("--save-init", metavar="FILE.npz", default=None,
+                   help="write the initial order parameters used, in the --init format")
+    g.add_argument("--force", action="store_true", help="overwrite existing output files")
+
+
+def _solver_options(p):
+    g = p.add_argument_group("integrator")
+    g.add_argument("--method", choices=("dop853", "rk4", "euler"), default="dop853",
+                   help="dop853: adaptive 8th-order Runge-Kutta with error control; rk4, euler: fixed step --dt "
+                        "(default: dop853)")
+    g.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance of dop853 (default: 1e-8)")
+    g.add_argument("--atol", type=float, default=1e-10, help="absolute tolerance of dop853 (default: 1e-10)")
+    g.add_argument("--dt", type=float, default=None, help="time step in units of α for euler and rk4")
+    g.add_argument("--drop-eta2-terms", action="store_true",
+                   help="drop the η² (SGD noise) and σ² terms; only for checking conservation laws")
+
+
+def _initial_state(args):
+    from .initial import draw_network
+    from .state import load_state
+    if getattr(args, "init", None):
+        return load_state(args.init)
+    return draw_network(args.K, args.M, args.N, args.sigma0, args.seed,
+                        args.teacher_second_layer, args.feedback).state()
+
+
+def _save_init(state, path, force):
+    from .io import atomic_write
+    with atomic_write(path, force, mode="wb") as fh:
+        np.savez(fh, **state.as_dict())
+
+
+def _check_outputs(args):
+    from .io import check_writable
+    for path in (args.out, args.npz, args.save_init):
+        check_writable(path, args.force)
+
+
+def summary(traj, label):
+    """Short text summary of a Trajectory: final ε_g, plateau, run time."""
+    from .plateaus import plateau
+    lines = [label, f"  final eg = {traj.eg[-1]:.6g} at t = {traj.t[-1]:.6g}, cos(v,F) = {traj.cos_vF[-1]:.4f}"]
+    pl = plateau(traj.t, traj.eg)
+    if pl is None:
+        lines.append("  no plateau")
+    else:
+        height, start, escape = pl
+        left = f"left at t = {escape:.4g}" if np.isfinite(escape) else "not left by the end"
+        lines.append(f"  plateau: eg ≈ {height:.4g} from t = {start:.4g}, {left}")
+    evals = f" ({traj.nfev} right-hand-side evaluations)" if traj.nfev else ""
+    lines.append(f"  run time {traj.wall_time:.3g} s{evals}")
+    return "\n".join(lines)
+
+
+def _write(traj, args):
+    traj.to_csv(args.out, args.force)
+    written = [args.out]
+    if args.npz:
+        traj.to_npz(args.npz, args.force)
+        written.append(args.npz)
+    return written
+
+
+def cmd_integrate(args):
+    from .ode import integrate
+    _check_outputs(args)
+    state = _initial_state(args)
+    if args.save_init:
+        _save_init(state, args.save_init, args.force)
+    traj = integrate(state, activation=args.activation, rule=args.rule, eta=args.eta, eta_v=args.eta_v,
+                     sigma=args.sigma, t_max=args.t_max, times=args.times,
+                     n_times=args.n_times, method=args.method,
+                     rtol=args.rtol, atol=args.atol, dt=args.dt, train_second_layer=not args.fix_second_layer,
+                     eta2_terms=not args.drop_eta2_terms)
+    label = (f"ODE {args.activation} {args.rule.upper()}  K={state.K} M={state.M}  eta={args.eta:g}  "
+             f"t_max={args.t_max:g}  ({args.method})")
+    print(summary(traj, label))
+    written = _write(traj, args)
+    print("  wrote " + ", ".join(written))
+    if not traj.success:
+        print(f"odetheory: {traj.message}", file=sys.stderr)
+        return EXIT_DIVERGED
+    return 0
+
+
+def _run_options(args):
+    return dict(activation=args.activation, rule=args.rule, eta=args.eta, eta_v=args.eta_v, sigma=args.sigma,
+                t_max=args.t_max, times=args.times, train_second_layer=not args.fix_second_layer)
+
+
+def cmd_simulate(args):
+    from simulate import simulate
+    from .initial import draw_network
+    _check_outputs(args)
+    net = draw_network(args.K, args.M, args.N, args.sigma0, args.seed, args.teacher_second_layer, args.feedback)
+    if args.save_init:
+        _save_init(net.state(), args.save_init, args.force)
+    traj = simulate(net, seed=args.seed, mc_test=args.mc_test, **_run_options(args))
+    label = (f"SGD {args.activation} {args.rule.upper()}  N={args.N} K={args.K} M={args.M}  eta={args.eta:g}  "
+             f"t_max={args.t_max:g}  seed={args.seed}")
+    print(summary(traj, label))
+    if args.mc_test:
+        print(f"  Monte-Carlo test error on {args.mc_test} inputs at t = {traj.t[-1]:.6g}: "
+              f"{traj.eg_mc[-1]:.6g} ± {traj.eg_mc_se[-1]:.2g} (exact: {traj.eg[-1]:.6g})")
+    written = _write(traj, args)
+    print("  wrote " + ", ".join(written))
+    if not traj.success:
+        print(f"odetheory: {traj.message}", file=sys.stderr)
+        return EXIT_DIVERGED
+    return 0
+
+
+def cmd_compare(args):
+    from .compare import compare
+    from .io import check_writable
+    for path in (args.out, args.png):
+        check_writable(path, args.force)
+    opts = _run_options(args)
+    if opts["times"] is not None:
+        raise InputError("compare uses the default output times; --times is not supported here")
+    del opts["times"]
+    result = compare(K=args.K, M=args.M, Ns=args.N, seeds=args.seeds, sigma0=args.sigma0,
+                     teacher_second_layer=args.teacher_second_layer, feedback=args.feedback,
+                     rtol=args.rtol, atol=args.atol, gap_until=args.gap_until, workers=args.workers, **opts)
+    print(result.summary())
+    result.to_csv(args.out, args.force)
+    result.plot(args.png, args.force)
+    print(f"  wrote {args.out}, {args.png}")
+    failed = [r for r in result.runs if not (r.sim.success and r.ode.success)]
+    return EXIT_DIVERGED if failed else 0
+
+
+def cmd_bench(args):
+    from .bench import run_benchmark
+    run_benchmark(quick=args.quick)
+    return 0
+
+
+def build_parser():
+    parser = _Parser(prog="odetheory",
+                     description="ODE theory and finite-N simulations of online learning in two-layer "
+                                 "teacher-student networks with back-propagation (BP) and direct feedback "
+                                 "alignment (DFA). Time α is measured in steps/N; ε_g = ½ E[(ŷ − y)²].")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("integrate", help="integrate the order-parameter ODEs",
+                       description="Integrate the ODEs for Q, R, v (THEORY.md §3) from an initial condition "
+                                   "drawn at finite N or read from --init, and write the trajectory.")
+    _model_options(p)
+    _init_options(p, with_init_file=True)
+    _solver_options(p)
+    _output_options(p, "integrate.csv")
+    p.set_defaults(func=cmd_integrate)
+
+    p = sub.add_parser("simulate", help="finite-N online SGD with the ODE's scalings",
+                       description="Online SGD of the two-layer student at finite N, one fresh Gaussian input per "
+                                   "step, with the scalings under which it follows the ODE. Writes the same CSV "
+                                   "layout as integrate; ε_g is computed exactly from the order parameters.")
+    _model_options(p)
+    _init_options(p, with_init_file=False)
+    p.add_argument("--mc-test", type=int, default=0, metavar="N_TEST",
+                   help="also report a Monte-Carlo test error on N_TEST fixed test inputs (default: 0, off)")
+    _output_options(p, "simulate.csv")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("compare", help="simulation against the ODE from the same initial condition (main job)",
+                       description="Draw an initial condition per seed (and N), run the finite-N simulation and "
+                                   "the ODE from the simulation's own initial order parameters, print the largest "
+                                   "gaps, and write both trajectories (CSV) and a plot (PNG). Defaults: erf DFA, "
+                                   "N=500, K=M=2, eta=0.5, t-max=300, seeds 0,1,2.")
+    _model_options(p, eta=0.5, t_max=300.0)
+    _init_options(p, with_init_file=False, several_N=True)
+    p.add_argument("--seeds", type=_int_list, default=[0, 1, 2],
+                   help="comma-separated seeds, one run each (default: 0,1,2)")
+    p.add_argument("--gap-until", type=float, default=None,
+                   help="measure gaps over α <= this time only (default: the whole run)")
+    p.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance of the ODE (default: 1e-8)")
+    p.add_argument("--atol", type=float, default=1e-10, help="absolute tolerance of the ODE (default: 1e-10)")
+    p.add_argument("--workers", type=int, default=None, help="parallel runs (default: number of cores)")
+    p.add_argument("-o", "--out", default="compare.csv",
+                   help="CSV: N, seed, t, then sim_* and ode_* columns (default: compare.csv)")
+    p.add_argument("--png", default="compare.png", help="plot of ε_g and cos(v,F) against α (default: compare.png)")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("bench", help="benchmark the integrator against fixed-step Euler",
+                       description="erf DFA, K=3, M=2, eta=0.5 to t=200: adaptive DOP853 against Euler at "
+                                   "dt=1/500 and dt=5e-5 in one run, CLI start-up time, and the cost of one "
+                                   "right-hand-side evaluation for K = M = 2..32.")
+    p.add_argument("--quick", action="store_true", help="skip the dt=5e-5 Euler run and K = M = 32")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"odetheory: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

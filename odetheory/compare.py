@@ -1,0 +1,185 @@
+"""Theory against simulation: the ODE started from a simulation's own initial order parameters.
+
+``compare(...)`` draws one initial condition per (N, seed), runs the finite-N SGD
+simulation and the ODE from exactly that simulation's initial overlaps, on the
+simulation's output times, and measures the gaps. THEORY.md §5: the gap shrinks
+like N^(−1/2).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+from .initial import check_sizes, draw_network
+from .io import atomic_write
+from .ode import integrate
+from .parallel import map_parallel
+
+BLOCKS = ("Q", "R", "v")
+
+
+def gaps(sim, ode, until=None):
+    """Largest gaps between two trajectories on the same times, over α ≤ until (default: all).
+
+    eg: max_t |ε_sim − ε_ode| / ε_ode (relative at each time);
+    Q, R, v: max_t max_entries |X_sim − X_ode| / max_t max_entries |X_ode|
+    (relative to the block's scale over the window).
+    """
+    sel = slice(None) if until is None else sim.t <= until
+    out = {"eg": float(np.max(np.abs(sim.eg[sel] - ode.eg[sel]) / np.abs(ode.eg[sel])))}
+    for name in BLOCKS:
+        x, y = getattr(sim, name)[sel], getattr(ode, name)[sel]
+        out[name] = float(np.max(np.abs(x - y)) / np.max(np.abs(y)))
+    return out
+
+
+@dataclass
+class Comparison:
+    """One simulation (sim) and its ODE (ode) on the same times, at input size N."""
+
+    N: int
+    seed: int
+    sim: object
+    ode: object
+
+    def gaps(self, until=None):
+        return gaps(self.sim, self.ode, until)
+
+
+@dataclass
+class CompareResult:
+    runs: list
+    settings: dict
+
+    @property
+    def Ns(self):
+        return sorted({r.N for r in self.runs})
+
+    def gap_table(self):
+        """{N: {block: (mean, std) over seeds}}."""
+        table = {}
+        for N in self.Ns:
+            rows = [r.gaps(self.settings.get("gap_until")) for r in self.runs if r.N == N]
+            table[N] = {k: (float(np.mean([g[k] for g in rows])), float(np.std([g[k] for g in rows])))
+                        for k in ("eg",) + BLOCKS}
+        return table
+
+    def exponent(self, block="eg"):
+        """Fitted p in (mean gap) ∝ N^p over the N values (None for a single N)."""
+        if len(self.Ns) < 2:
+            return None
+        table = self.gap_table()
+        return float(np.polyfit(np.log(self.Ns), np.log([table[N][block][0] for N in self.Ns]), 1)[0])
+
+    def summary(self):
+        s = self.settings
+        lines = [f"compare: {s['activation']} {s['rule'].upper()}  K={s['K']} M={s['M']}  eta={s['eta']:g}  "
+                 f"t_max={s['t_max']:g}  seeds={','.join(map(str, s['seeds']))}"]
+        failed = [r for r in self.runs if not (r.sim.success and r.ode.success)]
+        for r in failed:
+            bad = r.sim if not r.sim.success else r.ode
+            lines.append(f"  N={r.N} seed={r.seed}: {'simulation' if bad is r.sim else 'ODE'} {bad.message}")
+        until = s.get("gap_until")
+        window = "the whole run" if until is None else f"α ≤ {until:g}"
+        lines.append(f"  largest gap simulation vs ODE over {window} (mean ± std over seeds):")
+        lines.append("      N      eg (rel.)        Q               R               v")
+        for N, row in self.gap_table().items():
+            cells = "  ".join(f"{row[k][0]:.2e}±{row[k][1]:.0e}" for k in ("eg",) + BLOCKS)
+            lines.append(f"  {N:6d}  {cells}")
+        p = self.exponent()
+        if p is not None:
+            lines.append(f"  gap in eg ∝ N^{p:.2f} (theory: about -0.5); "
+                         + ", ".join(f"{b}: N^{self.exponent(b):.2f}" for b in BLOCKS))
+        sim_time = sum(r.sim.wall_time for r in self.runs)
+        ode_time = sum(r.ode.wall_time for r in self.runs)
+        lines.append(f"  compute time: simulations {sim_time:.2f} s, ODEs {ode_time:.2f} s (summed over runs)")
+        return "\n".join(lines)
+
+    def to_csv(self, path, overwrite=False):
+        """One row per (N, seed, t): sim_* and ode_* columns of the trajectory CSV layout."""
+        blocks = []
+        header = None
+        for r in self.runs:
+            names, sim = r.sim.columns()
+            _, ode = r.ode.columns()
+            n = len(r.sim.t)
+            blocks.append(np.column_stack((np.full(n, r.N), np.full(n, r.seed), sim[:, 0], sim[:, 1:], ode[:, 1:])))
+            header = ["N", "seed", "t"] + [f"sim_{x}" for x in names[1:]] + [f"ode_{x}" for x in names[1:]]
+        with atomic_write(path, overwrite) as fh:
+            np.savetxt(fh, np.vstack(blocks), delimiter=",", header=",".join(header), comments="", fmt="%.10g")
+
+    def plot(self, path, overwrite=False):
+        """PNG: ε_g against α (log-log), simulation and ODE; cos(v, F) against α for DFA."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        show_cos = self.settings["rule"] in ("dfa", "sign")
+        fig, axes = plt.subplots(1, 2 if show_cos else 1, figsize=(11 if show_cos else 6, 4.2), squeeze=False)
+        ax_eg = axes[0, 0]
+        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for i, r in enumerate(self.runs):
+            c = colors[i % len(colors)]
+            t = r.sim.t
+            label = f"N={r.N}, seed {r.seed}"
+            ax_eg.loglog(t[1:], r.sim.eg[1:], color=c, lw=1, alpha=0.7, label=f"simulation, {label}")
+            ax_eg.loglog(t[1:], r.ode.eg[1:], color="k", lw=1.2, ls="--",
+                         label="ODE from the same start" if i == 0 else None)
+            if show_cos:
+                axes[0, 1].semilogx(t[1:], r.sim.cos_vF[1:], color=c, lw=1, alpha=0.7)
+                axes[0, 1].semilogx(t[1:], r.ode.cos_vF[1:], color="k", lw=1.2, ls="--")
+        s = self.settings
+        ax_eg.set_xlabel("time α (steps / N)")
+        ax_eg.set_ylabel("generalisation error ε_g = ½E[(ŷ−y)²]")
+        ax_eg.set_title(f"{s['activation']} {s['rule'].upper()}, K={s['K']}, M={s['M']}, η={s['eta']:g}")
+        ax_eg.legend(fontsize=7)
+        if show_cos:
+            axes[0, 1].set_xlabel("time α (steps / N)")
+            axes[0, 1].set_ylabel("alignment cos(v, F)")
+            axes[0, 1].set_title("weight alignment (dashed: ODE)")
+        fig.tight_layout()
+        with atomic_write(path, overwrite, mode="wb") as fh:
+            fig.savefig(fh, format="png", dpi=120)
+        plt.close(fig)
+
+
+def compare(K=2, M=2, Ns=(500,), seeds=(0, 1, 2), activation="erf", rule="dfa", eta=0.5, eta_v=None,
+            sigma=0.0, t_max=300.0, times=None, sigma0=1e-2, teacher_second_layer="ones",
+            feedback="gaussian", train_second_layer=True, rtol=1e-8, atol=1e-10, gap_until=None, workers=None):
+    """Simulate and integrate from the same initial conditions for every N in Ns and seed in seeds.
+
+    Returns a CompareResult (runs, gap table, exponent of the gap against N, CSV and PNG writers).
+    Gaps are measured over α ≤ gap_until (default: the whole run). Near the escape from a
+    plateau, finite-N fluctuations are amplified and the escape time itself fluctuates,
+    so the N^(−1/2) law is cleanest on a window that ends before it.
+    Runs go in parallel over the local cores.
+    """
+    from simulate import simulate
+    Ns, seeds = [int(n) for n in np.atleast_1d(Ns)], [int(s) for s in np.atleast_1d(seeds)]
+    if not Ns or not seeds:
+        raise InputError("compare needs at least one N and one seed")
+    for N in Ns:
+        check_sizes(K, M, N)
+    run_kw = dict(activation=activation, rule=rule, eta=eta, eta_v=eta_v, sigma=sigma,
+                  train_second_layer=train_second_layer)
+
+    def one(job):
+        N, seed = job
+        net = draw_network(K, M, N, sigma0, seed, teacher_second_layer, feedback)
+        sim = simulate(net, t_max=t_max, times=times, seed=seed, **run_kw)
+        ode = integrate(net.state(), t_max=sim.t[-1], times=sim.t, n_times=0, rtol=rtol, atol=atol, **run_kw)
+        if len(ode.t) < len(sim.t):  # the ODE stopped early: compare on the common times
+            sim = _truncate(sim, len(ode.t))
+        elif len(sim.t) < len(ode.t):
+            ode = _truncate(ode, len(sim.t))
+        return Comparison(N, seed, sim, ode)
+
+    jobs = [(N, s) for N in Ns for s in seeds]
+    runs = map_parallel(one, jobs, workers=workers, desc="compare")
+    settings = dict(K=K, M=M, Ns=Ns, seeds=seeds, t_max=t_max, sigma0=sigma0, gap_until=gap_until, **run_kw)
+    return CompareResult(runs, settings)
+
+
+def _truncate(traj, n):
+    from dataclasses import replace
+    return replace(traj, t=traj.t[:n], eg=traj.eg[:n], cos_vF=traj.cos_vF[:n], Q=traj.Q[:n], R=traj.R[:n],
+                   v=traj.v[:n])

@@ -1,0 +1,130 @@
+"""Compiled inner loops of online SGD for the two-layer student (THEORY.md §1).
+
+Inputs arrive as rows of a block X (n, N+1): X[s, :N] is the input x of step s and
+X[s, N] the output-noise draw ζ of the same step, so the data consumed does not
+depend on how the stream is cut into blocks. Fields are λ = W x/√N, ν = B x/√N.
+Each step updates W (K, N) and v (K,) in place from the same pre-update quantities:
+
+    e = Σ_k v_k g(λ_k) − Σ_m A_m g(ν_m) − σ ζ
+    W_k ← W_k − (η/√N) f_k g'(λ_k) e x,    v_k ← v_k − (η_v/N) g(λ_k) e
+
+with f = v (bp), F (dfa) or sign(v) (sign); η_v = 0 keeps v fixed. The first-layer
+update of step s is fused with the student fields of step s+1 (one pass over W).
+The loops release the GIL, so independent runs can share a thread pool.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from odetheory.activations import feedback, g, g_prime
+
+# Reassociation lets LLVM vectorise the dot products; no-NaN/no-Inf flags are left
+# out on purpose, so that a diverging run is still detected.
+_FAST = {"reassoc", "contract", "nsz"}
+
+
+@njit(cache=True, fastmath=_FAST)
+def _dot(a, X, s, N):
+    """a · X[s, :N] for a vector a (N,)."""
+    acc = 0.0
+    for i in range(N):
+        acc += a[i] * X[s, i]
+    return acc
+
+
+@njit(cache=True, fastmath=_FAST)
+def _update_and_field(w, c, X, s, N):
+    """w += c X[s, :N] in place; returns the new w · X[s+1, :N]."""
+    acc = 0.0
+    for i in range(N):
+        wi = w[i] + c * X[s, i]
+        w[i] = wi
+        acc += wi * X[s + 1, i]
+    return acc
+
+
+@njit(cache=True, fastmath=_FAST)
+def _update(w, c, X, s, N):
+    """w += c X[s, :N] in place."""
+    for i in range(N):
+        w[i] += c * X[s, i]
+
+
+@njit(cache=True, nogil=True)
+def sgd_steps(W, v, B, A, F, X, start, stop, act, rule, eta, eta_v, sigma):
+    """Run the steps on rows X[start:stop] (see module docstring), W (K,N), v (K,) in place.
+
+    B (M,N), A (M,), F (K,); act, rule: codes of ``odetheory.activations``;
+    eta, eta_v (0 keeps v fixed), sigma: learning rates and output-noise std.
+    Returns the number of steps done: stop − start, or fewer if the error became
+    non-finite (that step is not applied).
+    """
+    K, N = W.shape
+    M = B.shape[0]
+    if stop <= start:
+        return 0
+    root = math.sqrt(N)
+    step_w = eta / root
+    step_v = eta_v / N
+    lam = np.empty(K)
+    gl = np.empty(K)
+    c = np.empty(K)
+    for k in range(K):
+        lam[k] = _dot(W[k], X, start, N) / root
+    for s in range(start, stop):
+        e = -sigma * X[s, N]
+        for m in range(M):
+            e -= A[m] * g(act, _dot(B[m], X, s, N) / root)
+        for k in range(K):
+            gl[k] = g(act, lam[k])
+            e += v[k] * gl[k]
+        if not math.isfinite(e):
+            return s - start
+        f = feedback(rule, v, F)
+        for k in range(K):
+            c[k] = -step_w * f[k] * g_prime(act, lam[k]) * e
+        if step_v != 0.0:
+            for k in range(K):
+                v[k] -= step_v * gl[k] * e
+        if s + 1 < stop:
+            for k in range(K):
+                lam[k] = _update_and_field(W[k], c[k], X, s, N) / root
+        else:
+            for k in range(K):
+                _update(W[k], c[k], X, s, N)
+    return stop - start
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def local_fields(X, W):
+    """Fields X Wᵀ/√N (n, K) of inputs X (n, N) for first-layer weights W (K, N)."""
+    n, N = X.shape
+    K = W.shape[0]
+    root = math.sqrt(N)
+    out = np.empty((n, K))
+    for j in range(n):
+        for k in range(K):
+            acc = 0.0
+            for i in range(N):
+                acc += X[j, i] * W[k, i]
+            out[j, k] = acc / root
+    return out
+
+
+@njit(cache=True)
+def outputs(fields, weights, act):
+    """Network outputs Σ_k weights_k g(fields[:, k]) for fields (n, K); returns (n,)."""
+    n, K = fields.shape
+    out = np.zeros(n)
+    for j in range(n):
+        for k in range(K):
+            out[j] += weights[k] * g(act, fields[j, k])
+    return out
+
+
+@njit(cache=True)
+def half_squared_errors(fields, v, y, act):
+    """½ (ŷ − y)² per test input, for student fields (n, K), v (K,), labels y (n,)."""
+    e = outputs(fields, v, act) - y
+    return 0.5 * e * e
