@@ -1,5 +1,26 @@
-"""Exceptions of the package."""
+"""Bad input: the exception and the checks that raise it with a one-line message."""
+import math
+
+import numpy as np
 
 
 class InputError(ValueError):
     """Bad user input: the message is one line and names the problem."""
+
+
+def check_number(name, x, lowest=0.0, strict=True):
+    """float(x), finite and > lowest (strict) or >= lowest; InputError otherwise."""
+    try:
+        y = float(x)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {x!r}") from None
+    if not math.isfinite(y) or (y <= lowest if strict else y < lowest):
+        raise InputError(f"{name} must be a finite number {'>' if strict else '>='} {lowest:g}, got {x}")
+    return y
+
+
+def check_integer(name, x, lowest=0):
+    """int(x) for an integer x >= lowest; InputError otherwise."""
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < lowest:
+        raise InputError(f"{name} must be an integer >= {lowest}, got {x!r}")
+    return int(x)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, check_integer, check_number
 from .state import State
 
 STREAMS = ("teacher", "student", "feedback", "data")
@@ -45,9 +45,9 @@ class Network:
 
 
 def check_sizes(K, M, N):
+    """InputError unless K, M, N are integers >= 1."""
     for name, x in (("K", K), ("M", M), ("N", N)):
-        if int(x) != x or x < 1:
-            raise InputError(f"{name} must be an integer >= 1, got {x}")
+        check_integer(name, x, lowest=1)
 
 
 def draw_network(K, M, N=500, sigma0=1e-2, seed=0, teacher_second_layer="ones", feedback="gaussian"):
@@ -58,8 +58,7 @@ def draw_network(K, M, N=500, sigma0=1e-2, seed=0, teacher_second_layer="ones", 
     (``matched``) or |N(0, 1)| (``positive``).
     """
     check_sizes(K, M, N)
-    if not np.isfinite(sigma0) or sigma0 < 0:
-        raise InputError(f"sigma0 must be finite and >= 0, got {sigma0}")
+    check_number("sigma0", sigma0, 0.0, strict=False)
     if teacher_second_layer not in TEACHER_SECOND_LAYERS:
         raise InputError(f"unknown teacher second layer {teacher_second_layer!r}; choose ones or gaussian")
     if feedback not in FEEDBACKS:

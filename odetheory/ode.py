@@ -9,7 +9,7 @@ import time as _time
 import numpy as np
 
 from .activations import activation_code, rule_code
-from .errors import InputError
+from .errors import InputError, check_number
 from .solvers import STATUS_MESSAGES, SUCCESS, dop853, fixed_step
 from .state import State
 from .trajectory import Trajectory
@@ -29,7 +29,7 @@ def output_times(t_max, times=None, n_times=N_DEFAULT_TIMES):
     """(t_out, exact): sorted unique output times, the default grid plus any extra
     ``times`` ≤ t_max, and a mask of those the adaptive integrator must land on
     (the extra times and t_max; the default grid uses dense output)."""
-    _positive("t_max", t_max)
+    check_number("t_max", t_max)
     if n_times is None or int(n_times) != n_times or n_times < 0:
         raise InputError(f"n_times must be an integer >= 0, got {n_times}")
     grid = default_times(t_max, int(n_times))
@@ -41,11 +41,6 @@ def output_times(t_max, times=None, n_times=N_DEFAULT_TIMES):
     t_out = np.unique(np.concatenate((grid, extra)))
     exact = np.isin(t_out, extra) | (t_out == t_max)
     return t_out, exact
-
-
-def _positive(name, x):
-    if x is None or not np.isfinite(x) or x <= 0:
-        raise InputError(f"{name} must be a finite number > 0, got {x}")
 
 
 def problem_tuple(state, activation, rule, eta, eta_v, sigma, eta2_terms):
@@ -78,11 +73,10 @@ def integrate(state, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.
     """
     if not isinstance(state, State):
         raise InputError("state must be an odetheory State (see State.checked)")
-    _positive("eta", eta)
+    check_number("eta", eta)
     eta_v = eta if eta_v is None else eta_v
-    _positive("eta_v", eta_v)
-    if sigma is None or not np.isfinite(sigma) or sigma < 0:
-        raise InputError(f"sigma must be finite and >= 0, got {sigma}")
+    check_number("eta_v", eta_v)
+    check_number("sigma", sigma, 0.0, strict=False)
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     t_out, exact = output_times(t_max, times, n_times)
@@ -90,11 +84,11 @@ def integrate(state, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.
     y0 = pack(state)
     start = _time.perf_counter()
     if method == "dop853":
-        _positive("rtol", rtol)
-        _positive("atol", atol)
+        check_number("rtol", rtol)
+        check_number("atol", atol)
         Y, n, nfev, status, t_stop = dop853(y0, t_out, exact, P, float(rtol), float(atol), int(max_steps))
     else:
-        _positive("dt", dt)
+        check_number("dt", dt)
         Y, n, nfev, status, t_stop = fixed_step(y0, t_out, P, float(dt), 1 if method == "euler" else 4)
     wall = _time.perf_counter() - start
     message = STATUS_MESSAGES[status]

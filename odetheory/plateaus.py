@@ -2,7 +2,7 @@
 
 Definition (used by the summaries and sweeps):
 * the local slope s = Δ ln ε_g / Δ ln α between consecutive output times;
-* the plateau is the longest run (in ln α) of consecutive intervals with |s| < 0.1,
+* the plateau is the longest run (in ln α) of consecutive intervals with |s| < 0.2,
   starting after ε_g has first fallen below ½ ε_g(0) (so the flat start of a run
   from small weights does not count) and spanning at least a factor 2 in α;
 * its height is the median ε_g over the run; the escape time is the first output
@@ -10,7 +10,7 @@ Definition (used by the summaries and sweeps):
 """
 import numpy as np
 
-SLOPE_MAX, SPAN_MIN = 0.1, 2.0
+SLOPE_MAX, SPAN_MIN = 0.2, 2.0
 
 
 def plateau(t, eg):

@@ -11,7 +11,7 @@ import time as _time
 import numpy as np
 
 from odetheory.activations import activation_code, rule_code
-from odetheory.errors import InputError
+from odetheory.errors import InputError, check_integer, check_number
 from odetheory.initial import STREAMS, Network, random_streams
 from odetheory.ode import output_times
 from odetheory.solvers import BLOWUP, NONFINITE, STATUS_MESSAGES, SUCCESS
@@ -22,23 +22,6 @@ from .sgd import half_squared_errors, local_fields, outputs, sgd_steps
 __all__ = ["simulate", "step_times", "test_stream", "BLOCK_BYTES"]
 
 BLOCK_BYTES = 4 << 20  # size of one block of drawn inputs (bytes)
-
-
-def _number(name, x, lowest, strict):
-    """float(x), checked finite and > lowest (strict) or >= lowest; InputError otherwise."""
-    try:
-        y = float(x)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {x!r}") from None
-    if not math.isfinite(y) or (y <= lowest if strict else y < lowest):
-        raise InputError(f"{name} must be a finite number {'>' if strict else '>='} {lowest:g}, got {x}")
-    return y
-
-
-def _integer(name, x):
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0:
-        raise InputError(f"{name} must be an integer >= 0, got {x!r}")
-    return int(x)
 
 
 def step_times(N, t_max, times=None):
@@ -79,10 +62,10 @@ def _check(network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test):
     for name in ("B", "A", "W", "v", "F"):
         if not np.all(np.isfinite(getattr(network, name))):
             raise InputError(f"network.{name} has non-finite entries")
-    eta = _number("eta", eta, 0.0, True)
-    eta_v = eta if eta_v is None else _number("eta_v", eta_v, 0.0, True)
-    return (activation_code(activation), rule_code(rule), eta, eta_v, _number("sigma", sigma, 0.0, False),
-            _number("t_max", t_max, 0.0, True), _integer("seed", seed), _integer("mc_test", mc_test))
+    eta = check_number("eta", eta, 0.0, True)
+    eta_v = eta if eta_v is None else check_number("eta_v", eta_v, 0.0, True)
+    return (activation_code(activation), rule_code(rule), eta, eta_v, check_number("sigma", sigma, 0.0, False),
+            check_number("t_max", t_max, 0.0, True), check_integer("seed", seed), check_integer("mc_test", mc_test))
 
 
 def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.0, t_max=100.0,

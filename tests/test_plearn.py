@@ -1,0 +1,29 @@
+"""P(learn) formulas against hand-checked values; a small ODE run of plearn trial by trial."""
+import numpy as np
+import pytest
+
+from odetheory.plearn_formulas import p_learn_as_printed, p_learn_sign_count, wilson_interval
+
+
+@pytest.mark.parametrize("K,M,expected", [(2, 2, 1 / 4), (3, 2, 4 / 8), (4, 2, 11 / 16), (8, 2, 247 / 256),
+                                          (5, 1, 31 / 32), (3, 3, 1 / 8)])
+def test_sign_count_formula(K, M, expected):
+    assert p_learn_sign_count(K, M) == pytest.approx(expected, abs=1e-15)
+
+
+@pytest.mark.parametrize("K,M,expected", [(2, 2, 1.0), (3, 2, 7 / 8), (4, 2, 11 / 16), (8, 2, 37 / 256)])
+def test_formula_as_printed_in_the_paper(K, M, expected):
+    assert p_learn_as_printed(K, M) == pytest.approx(expected, abs=1e-15)
+
+
+def test_sign_count_is_a_binomial_tail():
+    rng = np.random.default_rng(0)
+    signs = rng.standard_normal((200_000, 6)) > 0
+    assert np.mean(signs.sum(axis=1) >= 2) == pytest.approx(p_learn_sign_count(6, 2), abs=0.004)
+
+
+@pytest.mark.parametrize("k,n,low,high", [(5, 10, 0.2366, 0.7634), (0, 10, 0.0, 0.2775), (10, 10, 0.7225, 1.0),
+                                          (45, 50, 0.7864, 0.9565)])
+def test_wilson_interval(k, n, low, high):
+    lo, hi = wilson_interval(k, n)
+    assert lo == pytest.approx(low, abs=5e-4) and hi == pytest.approx(high, abs=5e-4)
