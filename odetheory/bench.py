@@ -26,9 +26,9 @@ def _timed(fn, repeat=1):
     return out, (time.perf_counter() - start) / repeat
 
 
-def _rhs_cost(K, seconds=0.3):
+def _rhs_cost(K, activation="erf", seconds=0.3):
     st = draw_network(K, K, N=500, sigma0=0.5, seed=1).state()
-    P, y = problem_tuple(st, "erf", "dfa", 0.5, 0.5, 0.0, True), pack(st)
+    P, y = problem_tuple(st, activation, "dfa", 0.5, 0.5, 0.0, True), pack(st)
     derivatives(y, P)
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -64,15 +64,20 @@ def run_benchmark(quick=False, out=print):
         ref = integrate(st, rtol=1e-13, atol=1e-15, times=ad.t, **problem)
         out(f"  adaptive rtol=1e-8 against adaptive rtol=1e-13 on the same times: "
             f"max rel. diff in eg {np.max(np.abs(ad.eg / ref.eg - 1)):.2e}")
+    for act in ("erf", "relu"):
+        run, t_run = _timed(lambda: integrate(st, activation=act, rule="dfa", eta=0.1, t_max=1000.0), repeat=3)
+        out(f"{act:4s} DFA K=3 M=2 eta=0.1 to t=1000, rtol=1e-8: {run.nfev} RHS evaluations, "
+            f"{t_run * 1e3:.1f} ms ({t_run / run.nfev * 1e6:.1f} µs per evaluation)")
     with tempfile.TemporaryDirectory() as folder:
         args = ["integrate", "--K", "3", "--M", "2", "--eta", "0.5", "--t-max", "200",
                 "-o", os.path.join(folder, "bench.csv"), "--force"]
         _cli_start(args)
         out(f"CLI call `odetheory integrate ...` (second call, on-disk numba cache): {_cli_start(args):.2f} s")
     Ks = (2, 4, 8, 16) if quick else (2, 4, 8, 16, 32)
-    costs = [_rhs_cost(K) for K in Ks]
-    for K, c in zip(Ks, costs):
-        out(f"RHS evaluation, erf DFA K = M = {K:2d}: {c * 1e6:10.1f} µs")
-    slope = np.polyfit(np.log(Ks[-3:]), np.log(costs[-3:]), 1)[0]
-    out(f"growth exponent of the RHS cost with K (fit over K = {Ks[-3]}..{Ks[-1]}): {slope:.2f} "
-        "(the η² term sums I4 over K² student pairs × (K+M)² fields: 4 asymptotically)")
+    for act in ("erf", "relu"):
+        costs = [_rhs_cost(K, act) for K in Ks]
+        for K, c in zip(Ks, costs):
+            out(f"RHS evaluation, {act} DFA K = M = {K:2d}: {c * 1e6:10.1f} µs")
+        slope = np.polyfit(np.log(Ks[-3:]), np.log(costs[-3:]), 1)[0]
+        out(f"growth exponent of the {act} RHS cost with K (fit over K = {Ks[-3]}..{Ks[-1]}): {slope:.2f} "
+            "(the η² term sums I4 over K² student pairs × (K+M)² fields: 4 asymptotically)")

@@ -217,10 +217,76 @@ def cmd_compare(args):
     return EXIT_DIVERGED if failed else 0
 
 
+def cmd_plearn(args):
+    from .plearn import plearn
+    from .io import check_writable
+    for path in (args.out, args.png):
+        check_writable(path, args.force)
+    result = plearn(Ks=args.K, M=args.M, trials=args.trials, method=args.method, N=args.N, eta=args.eta,
+                    sigma0=args.sigma0, t_max=args.t_max, threshold=args.threshold, results_path=args.trials_file,
+                    scheduler=args.scheduler, workers=args.workers)
+    print(result.summary())
+    result.to_csv(args.out, args.force)
+    result.plot(args.png, args.force)
+    print(f"  wrote {args.out}, {args.png}; finished trials are kept in {args.trials_file}")
+    return 0
+
+
+def cmd_degeneracy(args):
+    from .degeneracy import degeneracy, report
+    result = degeneracy(K=args.K, seeds=range(args.seeds), N=args.N, eta=args.eta, t_max=args.t_max,
+                        converged=args.converged, workers=args.workers)
+    print(report(result))
+    return 0
+
+
+def cmd_figures(args):
+    from .figures import make_figures
+    for path in make_figures(args.out_dir, only=args.only, quick=args.quick, overwrite=args.force):
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_bench(args):
     from .bench import run_benchmark
     run_benchmark(quick=args.quick)
     return 0
+
+
+def cmd_sweep(args):
+    from .sweep import main as sweep_main
+    return sweep_main(args)
+
+
+def _add_sweep_parser(sub):
+    p = sub.add_parser("sweep", help="run a grid of ODE or simulation points on Dask (resumable)",
+                       description="Run every point of the grid in SPEC (TOML, or JSON if it ends in .json; see "
+                                   "README, Sweeps) on Dask: by default a local cluster of single-threaded worker "
+                                   "processes, started and stopped here. One row per point (options, measurements, "
+                                   "run time in s, status) is appended to the results file as points finish; "
+                                   "points already there are skipped, so running the command again resumes it. "
+                                   "Exit code 0 when every point has a row (diverged and failed points included), "
+                                   "1 when some could not be run, 2 for bad input, 130 when interrupted.")
+    p.add_argument("spec", metavar="SPEC", help="the sweep specification (.toml or .json)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="an existing Dask scheduler: tcp://host:port, or the JSON file of dask scheduler "
+                        "--scheduler-file; 'serial' runs the points one by one in this process without Dask "
+                        "(default: start a local cluster)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes of the local cluster, one thread each (default: number of cores)")
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="points per Dask task (default: adaptive, about 0.5 s of compute per task)")
+    p.add_argument("--results", metavar="FILE", default=None,
+                   help="CSV results file, appended to and used to resume (default: SPEC's name with .csv, "
+                        "beside SPEC)")
+    p.add_argument("--plot", nargs=3, metavar=("X", "Y", "Z"), default=None,
+                   help="after the run, draw a heat map of measurement Z (e.g. eg_final, learned = P(learn)) "
+                        "over options X and Y (e.g. eta seed), averaged over the other options")
+    p.add_argument("--png", metavar="FILE", default=None,
+                   help="file of the heat map (default: results file's name + _Z_X_Y.png)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing heat-map PNG")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
 
 
 def build_parser():
@@ -270,12 +336,67 @@ def build_parser():
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=cmd_compare)
 
+    p = sub.add_parser("plearn", help="probability that a ReLU student learns under DFA, against K",
+                       description="ReLU teacher (A_m = 1) and student, DFA with F_k ~ N(0,1): many independent "
+                                   "trials per K, each classified as learned when its final ε_g is below --threshold. "
+                                   "Prints and writes the learned fraction with a 95% Wilson interval next to "
+                                   "2^-K Σ_{j=M..K} C(K,j) and the formula as printed in the paper (Σ_{j=0..M}), "
+                                   "and a cross-table by the number of positive entries of F. Finished trials are "
+                                   "kept in --trials-file and not recomputed when the command runs again.")
+    p.add_argument("--K", type=_int_list, default=list(range(2, 9)),
+                   help="student sizes, comma-separated, each >= M (default: 2,3,4,5,6,7,8)")
+    p.add_argument("--M", type=int, default=2, help="teacher hidden units (default: 2)")
+    p.add_argument("--trials", type=int, default=50, help="trials per K and method (default: 50, as in the paper)")
+    p.add_argument("--method", choices=("sim", "ode", "both"), default="sim",
+                   help="sim: finite-N simulation; ode: the ODE from finite-N initial conditions (default: sim)")
+    p.add_argument("--N", type=int, default=500, help="input dimension (default: 500)")
+    p.add_argument("--eta", type=float, default=0.1, help="learning rate η = η_v (default: 0.1)")
+    p.add_argument("--sigma0", type=float, default=1e-2, help="std of the student's initial weights (default: 0.01)")
+    p.add_argument("--t-max", type=float, default=3000.0, help="length of each trial in α = steps/N (default: 3000)")
+    p.add_argument("--threshold", type=float, default=1e-3,
+                   help="a trial is learned when its final ε_g is below this (default: 1e-3)")
+    p.add_argument("--trials-file", default="plearn-trials.csv",
+                   help="CSV of finished trials, appended to and reused on re-runs (default: plearn-trials.csv)")
+    p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (default: local cluster)")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: number of cores)")
+    p.add_argument("-o", "--out", default="plearn.csv", help="summary CSV per method and K (default: plearn.csv)")
+    p.add_argument("--png", default="plearn.png", help="plot of P(learn) and of the final ε_g (default: plearn.png)")
+    p.add_argument("--force", action="store_true", help="overwrite existing summary files")
+    p.set_defaults(func=cmd_plearn)
+
+    p = sub.add_parser("degeneracy", help="which sign-flip global minimum DFA and BP end in (erf, K = M)",
+                       description="erf, K = M, ODE from finite-N initial conditions: for each seed, the final "
+                                   "v·F of the learned solution against all its sign-flip images "
+                                   "(w_k, v_k) -> (-w_k, -v_k), for DFA and BP; prints the fraction of runs that "
+                                   "ended in the image with the largest v·F.")
+    p.add_argument("--K", type=int, default=2, help="K = M hidden units (default: 2)")
+    p.add_argument("--seeds", type=int, default=20, help="number of seeds, 0..n-1 (default: 20)")
+    p.add_argument("--N", type=int, default=500, help="N of the drawn initial conditions (default: 500)")
+    p.add_argument("--eta", type=float, default=0.5, help="learning rate (default: 0.5)")
+    p.add_argument("--t-max", type=float, default=3000.0, help="length of each run in α (default: 3000)")
+    p.add_argument("--converged", type=float, default=1e-4,
+                   help="runs with final ε_g below this count as converged (default: 1e-4)")
+    p.add_argument("--workers", type=int, default=None, help="parallel runs (default: number of cores)")
+    p.set_defaults(func=cmd_degeneracy)
+
+    p = sub.add_parser("figures", help="regenerate the paper's figures",
+                       description="Regenerate Fig. 2, 3a, 3b and 4 of Refinetti et al. (ICML 2021) from "
+                                   "simulations and the ODEs into --out-dir. --quick uses N = 200, α <= 2000, "
+                                   "2 runs and 8 P(learn) trials per K and writes *_quick.png.")
+    p.add_argument("--only", type=lambda t: [x for x in t.split(",") if x], default=None,
+                   help="comma-separated subset of fig2,fig3a,fig3b,fig4 (default: all)")
+    p.add_argument("--quick", action="store_true", help="small, fast version of every figure")
+    p.add_argument("--out-dir", default="figures", help="folder for the PNG files (default: figures)")
+    p.add_argument("--force", action="store_true", help="overwrite existing PNG files")
+    p.set_defaults(func=cmd_figures)
+
     p = sub.add_parser("bench", help="benchmark the integrator against fixed-step Euler",
                        description="erf DFA, K=3, M=2, eta=0.5 to t=200: adaptive DOP853 against Euler at "
                                    "dt=1/500 and dt=5e-5 in one run, CLI start-up time, and the cost of one "
                                    "right-hand-side evaluation for K = M = 2..32.")
     p.add_argument("--quick", action="store_true", help="skip the dt=5e-5 Euler run and K = M = 32")
     p.set_defaults(func=cmd_bench)
+    _add_sweep_parser(sub)
     return parser
 
 

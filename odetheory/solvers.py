@@ -15,13 +15,28 @@ C = [[Q, R], [Rᵀ, T]] that has left the positive semi-definite cone stop the r
 Each returns (Y, n_out, nfev, status, t_stop): Y (len(t_out), len(y0)) holds the
 states at the first n_out output times; status is one of the codes below.
 """
+import importlib.util
 import math
+import os
 
 import numpy as np
 from numba import njit
-from scipy.integrate._ivp import dop853_coefficients as _dop
 
 from .rhs import covariance, derivatives, unpack
+
+
+def _load_dop853_tableau():
+    """scipy's DOP853 coefficient module, loaded from its file: importing it the usual way
+    runs scipy.integrate's __init__, which costs about 0.6 s at every start-up."""
+    scipy_dir = os.path.dirname(importlib.util.find_spec("scipy").origin)
+    path = os.path.join(scipy_dir, "integrate", "_ivp", "dop853_coefficients.py")
+    spec = importlib.util.spec_from_file_location("_odetheory_dop853_tableau", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_dop = _load_dop853_tableau()
 
 SUCCESS, NONFINITE, NOT_PSD, STEP_FAILURE = 0, 1, 2, 3
 STATUS_MESSAGES = {

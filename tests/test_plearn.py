@@ -27,3 +27,25 @@ def test_sign_count_is_a_binomial_tail():
 def test_wilson_interval(k, n, low, high):
     lo, hi = wilson_interval(k, n)
     assert lo == pytest.approx(low, abs=5e-4) and hi == pytest.approx(high, abs=5e-4)
+
+
+def test_plearn_ode_follows_the_sign_count_rule_trial_by_trial(tmp_path, capsys):
+    """Each trial: learned iff at least M entries of F are positive (≥ 95 % of trials);
+    the exceptions are listed with their F. Runs on the sweep engine (serial here)."""
+    from odetheory.plearn import plearn
+    trials_file = tmp_path / "trials.csv"
+    result = plearn(Ks=[2, 3, 4], M=2, trials=8, method="ode", t_max=3000.0, results_path=str(trials_file),
+                    scheduler="serial", progress=False)
+    ok = [r for r in result.rows if r["status"] == "ok"]
+    assert len(ok) == 24
+    follow = 1 - len(result.exceptions()) / len(ok)
+    text = result.summary()
+    assert follow >= 0.95, text
+    assert text.count("exception:") == len(result.exceptions())
+    table = {row["K"]: row for row in result.table()}
+    assert sum(sum(n for _, n in row["cross"].values()) for row in table.values()) == 24
+    # resumed: a second call recomputes nothing and gives the same rows
+    again = plearn(Ks=[2, 3, 4], M=2, trials=8, method="ode", t_max=3000.0, results_path=str(trials_file),
+                   scheduler="serial", progress=False)
+    assert [r["eg_final"] for r in again.rows] == [r["eg_final"] for r in result.rows]
+    assert len(trials_file.read_text().strip().splitlines()) == 1 + 24

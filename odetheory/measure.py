@@ -1,0 +1,199 @@
+"""One point of a sweep: options in, measurements out.
+
+A *point* is a plain dict of options, the same as those of ``odetheory integrate``
+and ``odetheory simulate`` (with the same defaults), plus ``method`` ("ode" for the
+ODEs, "sim" for finite-N SGD) and ``threshold``. ``normalise(point)`` checks it and
+fills in the defaults; ``measure_point(point)`` draws the network, runs it and
+returns the measurements:
+
+eg_final        ε_g at the final time t_max
+plateau_height  median ε_g over the plateau (definition in ``odetheory.plateaus``)
+plateau_start   first time α of the plateau
+plateau_escape  first time α after the plateau's start with ε_g < ½ height (the α at
+                which ε_g leaves it); NaN when there is no plateau or it is never left
+cos_final       cos(v, F) at t_max
+learned         eg_final < threshold (default 1e-3), False for a run that diverged
+n_positive_F    number of feedback entries F_k > 0 (a property of the initial draw)
+
+A run that diverges has status "diverged", its message in ``error``, NaN for every
+measurement of the trajectory and learned = False. Runs that succeed have status "ok".
+
+``warm_up()`` loads the compiled kernels (numba's on-disk cache) into this process,
+once; sweep workers call it when they start.
+"""
+import hashlib
+import json
+import math
+import threading
+import time
+
+import numpy as np
+
+from .errors import InputError
+
+# name: (kind, default, choices or lowest value, strict lower bound)
+OPTIONS = {
+    "method": ("choice", "ode", ("ode", "sim"), None),
+    "activation": ("choice", "erf", ("erf", "linear", "relu"), None),
+    "rule": ("choice", "dfa", ("bp", "dfa", "sign"), None),
+    "eta": ("float", 0.1, 0.0, True),
+    "eta_v": ("float?", None, 0.0, True),
+    "train_second_layer": ("bool", True, None, None),
+    "sigma": ("float", 0.0, 0.0, False),
+    "t_max": ("float", 100.0, 0.0, True),
+    "K": ("int", 2, 1, None),
+    "M": ("int", 2, 1, None),
+    "N": ("int", 500, 1, None),
+    "seed": ("int", 0, 0, None),
+    "sigma0": ("float", 1e-2, 0.0, False),
+    "teacher_second_layer": ("choice", "ones", ("ones", "gaussian"), None),
+    "feedback": ("choice", "gaussian", ("gaussian", "matched", "positive"), None),
+    "integrator": ("choice", "dop853", ("dop853", "rk4", "euler"), None),
+    "rtol": ("float", 1e-8, 0.0, True),
+    "atol": ("float", 1e-10, 0.0, True),
+    "dt": ("float?", None, 0.0, True),
+    "threshold": ("float", 1e-3, 0.0, True),
+}
+ODE_ONLY = ("integrator", "rtol", "atol", "dt")
+MEASUREMENTS = ("eg_final", "plateau_height", "plateau_start", "plateau_escape", "cos_final", "learned",
+                "n_positive_F")
+# measurement -> (type, description with units), for column types, help and plot labels
+MEASUREMENT_INFO = {
+    "eg_final": (float, "final generalisation error ε_g"),
+    "plateau_height": (float, "plateau height (median ε_g on the plateau)"),
+    "plateau_start": (float, "start of the plateau, α"),
+    "plateau_escape": (float, "α at which ε_g leaves the plateau"),
+    "cos_final": (float, "final alignment cos(v, F)"),
+    "learned": (bool, "learned (ε_g < threshold)"),
+    "n_positive_F": (int, "number of F_k > 0"),
+}
+
+
+def _check_value(name, x):
+    kind, _, bound, strict = OPTIONS[name]
+    if kind == "choice":
+        if not isinstance(x, str) or x not in bound:
+            raise InputError(f"{name} must be one of {', '.join(bound)}, got {x!r}")
+        return x
+    if kind == "bool":
+        if not isinstance(x, (bool, np.bool_)):
+            raise InputError(f"{name} must be true or false, got {x!r}")
+        return bool(x)
+    if kind == "int":
+        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or x < bound:
+            raise InputError(f"{name} must be an integer >= {bound}, got {x!r}")
+        return int(x)
+    if x is None and kind == "float?":
+        return None
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise InputError(f"{name} must be a number, got {x!r}")
+    y = float(x)
+    if not math.isfinite(y) or (y <= bound if strict else y < bound):
+        raise InputError(f"{name} must be a finite number {'>' if strict else '>='} {bound:g}, got {x!r}")
+    return y
+
+
+def check_option(name, x):
+    """The value x of option `name`, checked and converted; InputError naming the option."""
+    if name not in OPTIONS:
+        raise InputError(f"unknown option {name!r}; known: {', '.join(OPTIONS)}")
+    return _check_value(name, x)
+
+
+def normalise(point):
+    """Full, checked copy of a point: every option present, defaults filled in.
+
+    A value None stands for the default. eta_v defaults to eta; for method "sim" the
+    ODE-only options (integrator, rtol, atol, dt) are None; dt is None unless the
+    integrator is rk4 or euler (which need it). normalise(normalise(p)) == normalise(p).
+    """
+    if not isinstance(point, dict):
+        raise InputError(f"a point must be a dict of options, got {type(point).__name__}")
+    for name in point:
+        if name not in OPTIONS:
+            raise InputError(f"unknown option {name!r}; known: {', '.join(OPTIONS)}")
+    out = {name: default if point.get(name) is None else check_option(name, point[name])
+           for name, (_, default, _, _) in OPTIONS.items()}
+    if out["eta_v"] is None:
+        out["eta_v"] = out["eta"]
+    if out["method"] == "sim":
+        for name in ODE_ONLY:
+            out[name] = None
+    elif out["integrator"] == "dop853":
+        out["dt"] = None
+    elif out["dt"] is None:
+        raise InputError(f"dt: required for integrator {out['integrator']}")
+    return out
+
+
+def point_key(point):
+    """Stable 16-hex-digit key of a point: a hash of its normalised options (sorted)."""
+    text = json.dumps(normalise(point), sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run_point(p):
+    """The Trajectory of one normalised point."""
+    from .initial import draw_network
+    net = draw_network(p["K"], p["M"], p["N"], p["sigma0"], p["seed"], p["teacher_second_layer"], p["feedback"])
+    common = dict(activation=p["activation"], rule=p["rule"], eta=p["eta"], eta_v=p["eta_v"], sigma=p["sigma"],
+                  t_max=p["t_max"], train_second_layer=p["train_second_layer"])
+    if p["method"] == "sim":
+        from simulate import simulate
+        return simulate(net, seed=p["seed"], **common)
+    from .ode import integrate
+    return integrate(net.state(), method=p["integrator"], rtol=p["rtol"], atol=p["atol"], dt=p["dt"], **common)
+
+
+def measurements(traj, threshold=1e-3):
+    """Measurements of a Trajectory (see the module docstring) with status and error."""
+    from .plateaus import plateau
+    out = dict.fromkeys(MEASUREMENTS, math.nan)
+    out["n_positive_F"] = int(np.sum(traj.F > 0))
+    out["learned"] = False
+    if not traj.success:
+        return {**out, "status": "diverged", "error": traj.message}
+    out["eg_final"] = float(traj.eg[-1])
+    out["cos_final"] = float(traj.cos_vF[-1])
+    out["learned"] = bool(out["eg_final"] < threshold)
+    pl = plateau(traj.t, traj.eg)
+    if pl is not None:
+        out["plateau_height"], out["plateau_start"], out["plateau_escape"] = pl
+    return {**out, "status": "ok", "error": ""}
+
+
+def measure_point(point):
+    """Run one point and return its measurements, status ("ok" or "diverged"), error
+    message ("" when ok) and run_time (wall seconds, drawing included).
+
+    Bad options raise InputError; anything else a run raises propagates (the sweep
+    engine records it as status "error")."""
+    p = normalise(point)
+    start = time.perf_counter()
+    out = measurements(run_point(p), p["threshold"])
+    out["run_time"] = time.perf_counter() - start
+    return out
+
+
+_warm_lock = threading.Lock()
+_warm_count = 0
+
+
+def warm_up():
+    """Load the compiled ODE and SGD kernels into this process (once; later calls are free).
+
+    Returns the number of times this process actually warmed up (1 after the first call)."""
+    global _warm_count
+    with _warm_lock:
+        if _warm_count == 0:
+            tiny = {"K": 1, "M": 1, "N": 8, "t_max": 0.5}
+            for extra in ({"method": "ode"}, {"method": "ode", "integrator": "euler", "dt": 0.25},
+                          {"method": "sim"}):
+                run_point(normalise({**tiny, **extra}))
+            _warm_count += 1
+    return _warm_count
+
+
+def warm_count():
+    """How many times this process has warmed up (0 or 1)."""
+    return _warm_count

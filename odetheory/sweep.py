@@ -1,0 +1,351 @@
+"""Sweep specifications: read and check a grid, expand it into points, draw heat maps.
+
+A spec is a small TOML (or JSON) file::
+
+    measure = ["eg_final", "plateau_height", "plateau_escape", "cos_final", "learned"]
+
+    [grid]
+    method = "ode"                                  # a single value: fixed
+    rule = ["bp", "dfa"]                            # a list: each value
+    eta = {start = 0.1, stop = 5.0, num = 20, scale = "log"}   # a range
+    seed = {start = 0, stop = 19, num = 20}
+
+``[grid]`` takes any option of ``odetheory.measure.OPTIONS`` (those of ``integrate``
+and ``simulate``, ``-`` or ``_`` in names; ``fix_second_layer`` as in the CLI), and
+``method`` = "ode" or "sim". A range {start, stop, num, scale} holds num values from
+start to stop inclusive, evenly spaced (scale = "lin", default) or geometrically
+("log"); for integer options they must come out whole. The points are every
+combination of the values. ``measure`` (optional, default all) picks the measurement
+columns. Everything is checked before anything runs: an unknown option, an empty list
+or range or a value of the wrong type is an InputError naming the key.
+"""
+import itertools
+import json
+import math
+import os
+import signal
+import tomllib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+from .measure import MEASUREMENT_INFO, MEASUREMENTS, OPTIONS, check_option
+
+MAX_POINTS = 10_000_000
+RANGE_KEYS = ("start", "stop", "num", "scale")
+ALIASES = {"fix_second_layer": "train_second_layer"}
+LABELS = {
+    "eta": "learning rate η", "eta_v": "second-layer learning rate η_v", "sigma": "teacher output noise σ",
+    "t_max": "final time α", "K": "student hidden units K", "M": "teacher hidden units M",
+    "N": "input dimension N", "seed": "seed", "sigma0": "initial weight scale σ0", "rtol": "rtol",
+    "atol": "atol", "dt": "time step dt", "threshold": "threshold on ε_g", "run_time": "run time (s)",
+}
+
+
+@dataclass
+class Spec:
+    """A checked sweep: grid {option: [values]} and the measurement columns."""
+
+    source: str
+    grid: dict
+    measure: tuple = MEASUREMENTS
+
+    @property
+    def size(self):
+        return math.prod(len(v) for v in self.grid.values())
+
+    @property
+    def varied(self):
+        """Options with more than one value."""
+        return [k for k, v in self.grid.items() if len(v) > 1]
+
+    def points(self):
+        """Every combination of the grid's values, the last option varying fastest."""
+        names = list(self.grid)
+        return [dict(zip(names, combo)) for combo in itertools.product(*self.grid.values())]
+
+
+def _scalar(x):
+    return isinstance(x, (str, bool, int, float))
+
+
+def _range(src, name, table):
+    key = f"{src}: grid.{name}"
+    for k in table:
+        if k not in RANGE_KEYS:
+            raise InputError(f"{key}.{k}: unknown range key; a range has {', '.join(RANGE_KEYS)}")
+    missing = [k for k in ("start", "stop", "num") if k not in table]
+    if missing:
+        raise InputError(f"{key}: a range needs start, stop and num (missing {', '.join(missing)})")
+    kind = OPTIONS[name][0]
+    if kind not in ("int", "float", "float?"):
+        raise InputError(f"{key}: a range needs a numeric option; give a list of values")
+    num = table["num"]
+    if isinstance(num, bool) or not isinstance(num, int) or num < 0:
+        raise InputError(f"{key}.num must be an integer >= 1, got {num!r}")
+    if num == 0:
+        raise InputError(f"{key}: empty range (num = 0)")
+    scale = table.get("scale", "lin")
+    if scale not in ("lin", "log"):
+        raise InputError(f"{key}.scale must be lin or log, got {scale!r}")
+    ends = []
+    for k in ("start", "stop"):
+        x = table[k]
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+            raise InputError(f"{key}.{k} must be a number, got {x!r}")
+        if scale == "log" and x <= 0:
+            raise InputError(f"{key}.{k} must be > 0 on a log scale, got {x!r}")
+        ends.append(float(x))
+    values = (np.geomspace if scale == "log" else np.linspace)(ends[0], ends[1], num)
+    if kind == "int":
+        whole = np.rint(values)
+        if np.any(np.abs(values - whole) > 1e-9 * np.maximum(1, np.abs(values))):
+            raise InputError(f"{key}: the range gives non-integer values; choose num so that the step is whole")
+        return [int(v) for v in whole]
+    return [float(f"{v:.12g}") for v in values]  # 0.30000000000000004 -> 0.3
+
+
+def _values(src, name, value):
+    if isinstance(value, dict):
+        values = _range(src, name, value)
+    elif isinstance(value, list):
+        if not value:
+            raise InputError(f"{src}: grid.{name}: empty list")
+        values = value
+    else:
+        values = [value]
+    out = []
+    for v in values:
+        if not _scalar(v):
+            raise InputError(f"{src}: grid.{name}: expected a value, a list of values or a range table, "
+                             f"got {v!r}")
+        try:
+            out.append(check_option(name, v))
+        except InputError as exc:
+            hint = ("; the ODE integrator is the option integrator"
+                    if name == "method" and v in OPTIONS["integrator"][2] else "")
+            raise InputError(f"{src}: grid.{exc}{hint}") from None
+    return out
+
+
+def parse_spec(data, source="spec"):
+    """Spec from the parsed content of a spec file (dict); InputError naming the bad key."""
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: the spec must be a table with a [grid] section")
+    for k in data:
+        if k not in ("grid", "measure"):
+            raise InputError(f"{source}: {k}: unknown key; a spec has [grid] and measure")
+    grid_in = data.get("grid")
+    if not isinstance(grid_in, dict) or not grid_in:
+        raise InputError(f"{source}: grid: missing or empty; give at least one option, e.g. eta = [0.1, 0.5]")
+    grid = {}
+    for raw, value in grid_in.items():
+        name = str(raw).replace("-", "_")
+        if name not in OPTIONS and name not in ALIASES:
+            raise InputError(f"{source}: grid.{raw}: unknown option; known: {', '.join(OPTIONS)}, "
+                             f"fix_second_layer")
+        target = ALIASES.get(name, name)
+        if target in grid:
+            raise InputError(f"{source}: grid.{raw}: given twice (also as {target})")
+        values = _values(source, target, value)
+        if name == "fix_second_layer":
+            values = [not v for v in values]
+        grid[target] = values
+    measure = data.get("measure", list(MEASUREMENTS))
+    if measure == "all":
+        measure = list(MEASUREMENTS)
+    if not isinstance(measure, list) or not measure:
+        raise InputError(f"{source}: measure: expected a non-empty list of names from {', '.join(MEASUREMENTS)}")
+    for m in measure:
+        if m not in MEASUREMENT_INFO:
+            raise InputError(f"{source}: measure: unknown measurement {m!r}; known: {', '.join(MEASUREMENTS)}")
+    if len(set(measure)) != len(measure):
+        raise InputError(f"{source}: measure: a measurement is listed twice")
+    spec = Spec(source, grid, tuple(measure))
+    if spec.size > MAX_POINTS:
+        raise InputError(f"{source}: grid: {spec.size} points, more than {MAX_POINTS}")
+    # cross-option checks (dt needed by rk4/euler, ...) on one point per combination of
+    # the options involved: cheap, and before any work
+    from .measure import normalise
+    probe = {k: v for k, v in grid.items() if k in ("method", "integrator", "dt")}
+    for combo in itertools.product(*probe.values()):
+        try:
+            normalise(dict(zip(probe, combo)))
+        except InputError as exc:
+            raise InputError(f"{source}: grid.{exc}") from None
+    return spec
+
+
+def load_spec(path):
+    """Read and check a spec file: JSON if it ends in .json, TOML otherwise."""
+    path = os.fspath(path)
+    name = os.path.basename(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the spec: {exc.strerror}") from None
+    try:
+        if path.endswith(".json"):
+            data = json.loads(raw)
+        else:
+            data = tomllib.loads(raw.decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        kind = "JSON" if path.endswith(".json") else "TOML"
+        raise InputError(f"{name}: invalid {kind}: {' '.join(str(exc).split())}") from None
+    return parse_spec(data, name)
+
+
+# --------------------------------------------------------------------------- heat map
+
+def _numeric(values):
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+def _is_log(values):
+    """Positive values spaced more evenly in log than in linear scale."""
+    if len(values) < 3 or not _numeric(values) or min(values) <= 0:
+        return False
+    d_log, d_lin = np.diff(np.log(values)), np.diff(np.asarray(values, float))
+    return np.std(d_log) / np.mean(d_log) < np.std(d_lin) / np.mean(d_lin) - 1e-9
+
+
+def _edges(values):
+    """(cell edges, tick positions, tick labels or None, log scale?) for an axis."""
+    if len(values) < 2 or not _numeric(values):
+        pos = np.arange(len(values), dtype=float)
+        return np.arange(len(values) + 1) - 0.5, pos, [f"{v:g}" if _numeric([v]) else str(v) for v in values], False
+    x = np.asarray(values, float)
+    log = _is_log(values)
+    u = np.log(x) if log else x
+    mid = 0.5 * (u[1:] + u[:-1])
+    edges = np.concatenate(([u[0] - (mid[0] - u[0])], mid, [u[-1] + (u[-1] - mid[-1])]))
+    return (np.exp(edges) if log else edges), x, None, log
+
+
+def heat_map(rows, x, y, z, path, overwrite=False, title=None):
+    """PNG heat map of measurement z over options x and y.
+
+    rows: result rows (dicts). Several rows in one (x, y) cell (other options varied,
+    e.g. seeds) are averaged over those with a finite z; for z = learned that mean is
+    P(learn). Cells with no finite z (diverged or failed runs, no plateau, ...) are grey."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    from .io import atomic_write
+    rows = [r for r in rows if r.get("status") != "unfinished"]
+    if not rows:
+        raise InputError("nothing to plot: no finished points")
+    xs = sorted({r[x] for r in rows}, key=_sort_key)
+    ys = sorted({r[y] for r in rows}, key=_sort_key)
+    total = np.zeros((len(ys), len(xs)))
+    count = np.zeros((len(ys), len(xs)), int)
+    ix, iy = {v: i for i, v in enumerate(xs)}, {v: i for i, v in enumerate(ys)}
+    for r in rows:
+        v = r.get(z)
+        if v is None or isinstance(v, str):
+            continue
+        v = float(v)
+        if math.isfinite(v):
+            total[iy[r[y]], ix[r[x]]] += v
+            count[iy[r[y]], ix[r[x]]] += 1
+    with np.errstate(invalid="ignore"):
+        Z = np.ma.masked_invalid(total / count)
+    per_cell = max(1, round(len(rows) / (len(xs) * len(ys))))
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    ax.set_facecolor("0.85")
+    xe, xt, xl, xlog = _edges(xs)
+    ye, yt, yl, ylog = _edges(ys)
+    norm = None
+    good = Z.compressed()
+    if z in ("eg_final", "plateau_height") and len(good) and good.min() > 0 and good.max() > 100 * good.min():
+        norm = LogNorm(good.min(), good.max())
+    mesh = ax.pcolormesh(xe, ye, Z, cmap="viridis", norm=norm, shading="flat")
+    if xlog:
+        ax.set_xscale("log")
+    if ylog:
+        ax.set_yscale("log")
+    if xl is not None:
+        ax.set_xticks(xt, xl)
+    if yl is not None:
+        ax.set_yticks(yt, yl)
+    ax.set_xlabel(LABELS.get(x, x))
+    ax.set_ylabel(LABELS.get(y, y))
+    what = "P(learn) = fraction with ε_g < threshold" if z == "learned" else \
+        MEASUREMENT_INFO.get(z, (None, LABELS.get(z, z)))[1]
+    if per_cell > 1 and z != "learned":
+        what = f"mean {what}"
+    bar = fig.colorbar(mesh, ax=ax)
+    bar.set_label(what + (f" ({per_cell} points per cell)" if per_cell > 1 else ""))
+    if title is None:
+        title = f"{z} over {x} and {y}"
+    if np.any(Z.mask):
+        title += " (grey: no finite value)"
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    with atomic_write(path, overwrite, mode="wb") as fh:
+        fig.savefig(fh, format="png", dpi=120)
+    plt.close(fig)
+
+
+def _sort_key(v):
+    return (0, v, "") if _numeric([v]) else (1, 0, str(v))
+
+
+# --------------------------------------------------------------------------- the command
+
+def default_results(spec_path):
+    """SPEC's stem + .csv, beside SPEC."""
+    return os.path.splitext(os.fspath(spec_path))[0] + ".csv"
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(args):
+    """``odetheory sweep`` (args from the parser in odetheory.cli); returns the exit code."""
+    from .engine import columns, run_points
+    from .io import check_writable
+    spec = load_spec(args.spec)
+    results = args.results or default_results(args.spec)
+    if os.path.abspath(results) == os.path.abspath(args.spec):
+        raise InputError("the results file cannot be the spec itself")
+    if args.workers is not None and args.scheduler is not None:
+        raise InputError("--workers sets the size of the local cluster; with --scheduler the cluster decides")
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be >= 1, got {args.workers}")
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise InputError(f"--chunk-size must be >= 1, got {args.chunk_size}")
+    png = None
+    if args.plot:
+        x, y, z = args.plot
+        for axis, name in (("X", x), ("Y", y)):
+            if name not in OPTIONS:
+                raise InputError(f"--plot {axis}: {name!r} is not an option; choose from {', '.join(OPTIONS)}")
+        if x == y:
+            raise InputError("--plot: X and Y must be different options")
+        if z not in [*spec.measure, "run_time"]:
+            raise InputError(f"--plot Z: {z!r} is not a measurement of this spec; choose from "
+                             f"{', '.join([*spec.measure, 'run_time'])}")
+        png = args.png or f"{os.path.splitext(results)[0]}_{z}_{x}_{y}.png"
+        check_writable(png, args.force)
+    columns(spec.measure)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # kill = Ctrl-C: stop cleanly, rows kept
+    try:
+        rows = run_points(spec.points(), results, scheduler=args.scheduler, workers=args.workers,
+                          chunk_size=args.chunk_size, progress=not args.no_progress, measure=spec.measure)
+    except KeyboardInterrupt:
+        print(f"odetheory: interrupted; finished points are in {results}; run the same command to resume")
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(rows.stats.summary())
+    print(f"  results in {results}")
+    if png:
+        heat_map(rows, x, y, z, png, args.force, title=f"{os.path.basename(args.spec)}: {z}")
+        print(f"  wrote {png}")
+    return 1 if rows.stats.n_unfinished else 0
