@@ -161,7 +161,14 @@ def cmd_integrate(args):
                      eta2_terms=not args.drop_eta2_terms)
     label = (f"ODE {args.activation} {args.rule.upper()}  K={state.K} M={state.M}  eta={args.eta:g}  "
              f"t_max={args.t_max:g}  ({args.method})")
+    return _report_and_write(traj, args, label)
+
+
+def _report_and_write(traj, args, label, extra=()):
+    """Print the summary (and extra lines), write the outputs; exit code 3 if the run diverged."""
     print(summary(traj, label))
+    for line in extra:
+        print(line)
     written = _write(traj, args)
     print("  wrote " + ", ".join(written))
     if not traj.success:
@@ -185,16 +192,11 @@ def cmd_simulate(args):
     traj = simulate(net, seed=args.seed, mc_test=args.mc_test, **_run_options(args))
     label = (f"SGD {args.activation} {args.rule.upper()}  N={args.N} K={args.K} M={args.M}  eta={args.eta:g}  "
              f"t_max={args.t_max:g}  seed={args.seed}")
-    print(summary(traj, label))
-    if args.mc_test:
-        print(f"  Monte-Carlo test error on {args.mc_test} inputs at t = {traj.t[-1]:.6g}: "
-              f"{traj.eg_mc[-1]:.6g} ± {traj.eg_mc_se[-1]:.2g} (exact: {traj.eg[-1]:.6g})")
-    written = _write(traj, args)
-    print("  wrote " + ", ".join(written))
-    if not traj.success:
-        print(f"odetheory: {traj.message}", file=sys.stderr)
-        return EXIT_DIVERGED
-    return 0
+    extra = []
+    if args.mc_test and len(traj.eg_mc):
+        extra.append(f"  Monte-Carlo test error on {args.mc_test} inputs at t = {traj.t[-1]:.6g}: "
+                     f"{traj.eg_mc[-1]:.6g} ± {traj.eg_mc_se[-1]:.2g} (exact: {traj.eg[-1]:.6g})")
+    return _report_and_write(traj, args, label, extra)
 
 
 def cmd_compare(args):

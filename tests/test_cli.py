@@ -5,16 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from odetheory.cli import main
-
-
-def run(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from cli_runner import run_cli as run
 
 
 def test_integrate_writes_csv_and_init_round_trip(tmp_path, capsys):

@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from scipy.special import erf
+from gaussian import g, g_prime
 
 import simulate as sim
 from odetheory import integrate
@@ -17,30 +17,14 @@ from simulate.sgd import sgd_steps
 
 
 # ---------------------------------------------------------------- plain-numpy reference
-def _g(name, z):
-    if name == "erf":
-        return erf(z / np.sqrt(2.0))
-    if name == "relu":
-        return np.maximum(z, 0.0)
-    return z
-
-
-def _g_prime(name, z):
-    if name == "erf":
-        return np.sqrt(2.0 / np.pi) * np.exp(-z * z / 2.0)
-    if name == "relu":
-        return (z > 0.0).astype(float)
-    return np.ones_like(z)
-
-
 def reference_step(W, v, B, A, F, x, zeta, name, rule, eta, eta_v, sigma):
     """One SGD step written directly from THEORY.md §1; returns new (W, v)."""
     N = x.size
     lam, nu = W @ x / np.sqrt(N), B @ x / np.sqrt(N)
-    e = v @ _g(name, lam) - A @ _g(name, nu) - sigma * zeta
+    e = v @ g(name, lam) - A @ g(name, nu) - sigma * zeta
     f = {"bp": v, "dfa": F, "sign": np.sign(v)}[rule]
-    W_new = W - (eta / np.sqrt(N)) * np.outer(f * _g_prime(name, lam) * e, x)
-    v_new = v - (eta_v / N) * _g(name, lam) * e
+    W_new = W - (eta / np.sqrt(N)) * np.outer(f * g_prime(name, lam) * e, x)
+    v_new = v - (eta_v / N) * g(name, lam) * e
     return W_new, v_new
 
 

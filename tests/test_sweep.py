@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from odetheory.cli import main
+from cli_runner import run_cli
 from odetheory.engine import columns, read_results, run_points
 from odetheory.errors import InputError
 from odetheory.measure import MEASUREMENTS, measure_point, normalise, point_key
@@ -22,15 +22,6 @@ from odetheory.sweep import load_spec, parse_spec
 DASK = [sys.executable, "-m", "dask"]  # the `dask` command of this environment
 # slow enough to kill part-way (about 0.1-0.3 s per point), small enough for CI
 SLOW_GRID = {"method": "sim", "N": 300, "t_max": 100, "eta": [0.2, 0.5, 1.0], "seed": list(range(8))}
-
-
-def run_cli(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write_spec(folder, grid, name="spec.json", **extra):
