@@ -52,3 +52,15 @@ def test_fig4_outcome_follows_the_sign_count(seed):
         assert traj.success
         finals[n_positive] = traj.eg[-1]
     assert finals[0] > THRESHOLD and finals[1] > THRESHOLD and finals[2] < THRESHOLD, finals
+
+
+def test_learned_k_equal_m_student_is_not_flagged_as_leaving_the_psd_cone():
+    """A K = M student that learns its teacher ends at an exactly singular C; integration
+    error must not be mistaken for the covariance leaving the PSD cone (seen at rtol 1e-6)."""
+    state = draw_network(2, 2, 500, 1e-2, 40).state()
+    for rtol in (1e-6, 1e-8):
+        traj = integrate(state, "relu", "dfa", eta=0.1, t_max=3000.0, rtol=rtol, atol=rtol * 1e-2)
+        assert traj.success, traj.message
+        assert traj.eg[-1] < 1e-6
+    lowest = np.linalg.eigvalsh(traj.final_state().covariance())[0]
+    assert abs(lowest) < 1e-6  # the fixed point is singular
