@@ -139,7 +139,8 @@ def fig3b(out_dir, quick=False, overwrite=False):
 
 def fig4(out_dir, quick=False, overwrite=False, plearn_result=None):
     """ReLU, K = 3, M = 2, A_m = 1, F with 0, 1, 2 positive entries; inset P(learn) against K
-    (simulations, 50 trials per K; --quick: the ODE, 8 trials per K up to K = 5)."""
+    (the ODE from finite-N initial conditions, 50 trials per K, α ≤ 3000; --quick: 8 trials
+    per K up to K = 5). The trials are the points of `odetheory plearn --method ode`."""
     import matplotlib.pyplot as plt
     from .plearn import plearn
     s = Setting.paper(quick)
@@ -159,10 +160,10 @@ def fig4(out_dir, quick=False, overwrite=False, plearn_result=None):
     ax.legend(fontsize=8, loc="lower left")
     # the inset's trials are kept beside the figure and reused when it is drawn again
     trials_file = None if quick else os.path.join(out_dir, "fig4_plearn_trials.csv")
-    result = plearn_result or plearn(Ks=range(2, 9 if not quick else 6), M=2, trials=s.trials,
-                                     method="ode" if quick else "sim", N=s.N, eta=s.eta, sigma0=s.sigma0,
-                                     results_path=trials_file, progress=not quick)
-    inset = ax.inset_axes([0.62, 0.55, 0.35, 0.38])
+    result = plearn_result or plearn(Ks=range(2, 9 if not quick else 6), M=2, trials=s.trials, method="ode",
+                                     N=s.N, eta=s.eta, sigma0=s.sigma0, results_path=trials_file,
+                                     progress=not quick)
+    inset = ax.inset_axes([0.34, 0.07, 0.32, 0.4])
     result.plot_on(inset, small=True)
     fig.tight_layout()
     return _save(fig, out_dir, "fig4", quick, overwrite)
