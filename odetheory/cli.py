@@ -90,6 +90,13 @@ def _output_options(p, default_out):
     g.add_argument("--force", action="store_true", help="overwrite existing output files")
 
 
+def _csv_and_png(p, stem, csv_help, png_help):
+    """-o/--out STEM.csv, --png STEM.png and --force."""
+    p.add_argument("-o", "--out", default=f"{stem}.csv", help=f"{csv_help} (default: {stem}.csv)")
+    p.add_argument("--png", default=f"{stem}.png", help=f"{png_help} (default: {stem}.png)")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+
+
 def _solver_options(p):
     g = p.add_argument_group("integrator")
     g.add_argument("--method", choices=("dop853", "rk4", "euler"), default="dop853",
@@ -332,10 +339,7 @@ def build_parser():
     p.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance of the ODE (default: 1e-8)")
     p.add_argument("--atol", type=float, default=1e-10, help="absolute tolerance of the ODE (default: 1e-10)")
     p.add_argument("--workers", type=int, default=None, help="parallel runs (default: number of cores)")
-    p.add_argument("-o", "--out", default="compare.csv",
-                   help="CSV: N, seed, t, then sim_* and ode_* columns (default: compare.csv)")
-    p.add_argument("--png", default="compare.png", help="plot of ε_g and cos(v,F) against α (default: compare.png)")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    _csv_and_png(p, "compare", "CSV: N, seed, t, then sim_* and ode_* columns", "plot of ε_g and cos(v,F) against α")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("plearn", help="probability that a ReLU student learns under DFA, against K",
@@ -361,9 +365,7 @@ def build_parser():
                    help="CSV of finished trials, appended to and reused on re-runs (default: plearn-trials.csv)")
     p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (default: local cluster)")
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default: number of cores)")
-    p.add_argument("-o", "--out", default="plearn.csv", help="summary CSV per method and K (default: plearn.csv)")
-    p.add_argument("--png", default="plearn.png", help="plot of P(learn) and of the final ε_g (default: plearn.png)")
-    p.add_argument("--force", action="store_true", help="overwrite existing summary files")
+    _csv_and_png(p, "plearn", "summary CSV per method and K", "plot of P(learn) and of the final ε_g")
     p.set_defaults(func=cmd_plearn)
 
     p = sub.add_parser("degeneracy", help="which sign-flip global minimum DFA and BP end in (erf, K = M)",
