@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, check_integer, check_number
 
 # name: (kind, default, choices or lowest value, strict lower bound)
 OPTIONS = {
@@ -80,17 +80,12 @@ def _check_value(name, x):
             raise InputError(f"{name} must be true or false, got {x!r}")
         return bool(x)
     if kind == "int":
-        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or x < bound:
-            raise InputError(f"{name} must be an integer >= {bound}, got {x!r}")
-        return int(x)
+        return check_integer(name, x, lowest=bound)
     if x is None and kind == "float?":
         return None
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise InputError(f"{name} must be a number, got {x!r}")
-    y = float(x)
-    if not math.isfinite(y) or (y <= bound if strict else y < bound):
-        raise InputError(f"{name} must be a finite number {'>' if strict else '>='} {bound:g}, got {x!r}")
-    return y
+        raise InputError(f"{name} must be a number, got {x!r}")  # no strings: a spec's types are checked
+    return check_number(name, x, bound, strict)
 
 
 def check_option(name, x):
