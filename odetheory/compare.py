@@ -153,7 +153,6 @@ def compare(K=2, M=2, Ns=(500,), seeds=(0, 1, 2), activation="erf", rule="dfa", 
     so the N^(−1/2) law is cleanest on a window that ends before it.
     Runs go in parallel over the local cores.
     """
-    from simulate import simulate
     Ns, seeds = [int(n) for n in np.atleast_1d(Ns)], [int(s) for s in np.atleast_1d(seeds)]
     if not Ns or not seeds:
         raise InputError("compare needs at least one N and one seed")
@@ -165,18 +164,25 @@ def compare(K=2, M=2, Ns=(500,), seeds=(0, 1, 2), activation="erf", rule="dfa", 
     def one(job):
         N, seed = job
         net = draw_network(K, M, N, sigma0, seed, teacher_second_layer, feedback)
-        sim = simulate(net, t_max=t_max, times=times, seed=seed, **run_kw)
-        ode = integrate(net.state(), t_max=sim.t[-1], times=sim.t, n_times=0, rtol=rtol, atol=atol, **run_kw)
-        if len(ode.t) < len(sim.t):  # the ODE stopped early: compare on the common times
-            sim = _truncate(sim, len(ode.t))
-        elif len(sim.t) < len(ode.t):
-            ode = _truncate(ode, len(sim.t))
+        sim, ode = simulate_and_integrate(net, seed, t_max, times, rtol, atol, **run_kw)
         return Comparison(N, seed, sim, ode)
 
     jobs = [(N, s) for N in Ns for s in seeds]
     runs = map_parallel(one, jobs, workers=workers, desc="compare")
     settings = dict(K=K, M=M, Ns=Ns, seeds=seeds, t_max=t_max, sigma0=sigma0, gap_until=gap_until, **run_kw)
     return CompareResult(runs, settings)
+
+
+def simulate_and_integrate(net, seed, t_max, times=None, rtol=1e-8, atol=1e-10, **run_kw):
+    """(simulation, ODE) of network `net` on the simulation's output times, the ODE started
+    from the simulation's own initial order parameters. If the ODE stops early, the
+    simulation is cut to the common times. run_kw: activation, rule, eta, ... of simulate."""
+    from simulate import simulate
+    sim = simulate(net, t_max=t_max, times=times, seed=seed, **run_kw)
+    ode = integrate(net.state(), t_max=sim.t[-1], times=sim.t, n_times=0, rtol=rtol, atol=atol, **run_kw)
+    if len(ode.t) < len(sim.t):
+        sim = _truncate(sim, len(ode.t))
+    return sim, ode
 
 
 def _truncate(traj, n):

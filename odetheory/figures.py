@@ -12,7 +12,7 @@ import numpy as np
 
 from .initial import draw_network
 from .io import atomic_write
-from .ode import integrate
+from .compare import simulate_and_integrate
 from .parallel import map_parallel
 from .plateaus import plateau
 
@@ -39,15 +39,12 @@ class Setting:
 
 def run_pair(job):
     """(simulation, ODE) for job = dict(activation, rule, K, seed, setting, F=None)."""
-    from simulate import simulate
     s = job["setting"]
     net = draw_network(job["K"], s.M, s.N, s.sigma0, job["seed"])
     if job.get("F") is not None:
         net = type(net)(B=net.B, A=net.A, W=net.W, v=net.v, F=np.asarray(job["F"], float))
-    kw = dict(activation=job["activation"], rule=job["rule"], eta=s.eta)
-    sim = simulate(net, t_max=s.t_max, seed=job["seed"], **kw)
-    ode = integrate(net.state(), t_max=sim.t[-1], times=sim.t, n_times=0, **kw)
-    return sim, ode
+    return simulate_and_integrate(net, job["seed"], s.t_max, activation=job["activation"], rule=job["rule"],
+                                  eta=s.eta)
 
 
 def _plot_pair(ax, sim, ode, color, label=None, ode_label=None):
