@@ -56,6 +56,13 @@ def _model_options(p, eta=0.1, t_max=100.0):
                         "(default: 200)")
 
 
+def _sampler_option(p, default):
+    p.add_argument("--sampler", choices=("full", "reduced"), default=default,
+                   help="full: N-dimensional weights and inputs; reduced: the same SGD chain with the weights "
+                        "written in their own span, exact in law, cost independent of N, needs N > K+M "
+                        f"(default: {default})")
+
+
 def _init_options(p, with_init_file, several_N=False):
     g = p.add_argument_group("initial condition (drawn as weights at finite N)")
     g.add_argument("--K", type=int, default=2, help="student hidden units K >= 1 (default: 2)")
@@ -99,11 +106,12 @@ def _csv_and_png(p, stem, csv_help, png_help):
 
 def _solver_options(p):
     g = p.add_argument_group("integrator")
-    g.add_argument("--method", choices=("dop853", "rk4", "euler"), default="dop853",
-                   help="dop853: adaptive 8th-order Runge-Kutta with error control; rk4, euler: fixed step --dt "
-                        "(default: dop853)")
-    g.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance of dop853 (default: 1e-8)")
-    g.add_argument("--atol", type=float, default=1e-10, help="absolute tolerance of dop853 (default: 1e-10)")
+    g.add_argument("--method", choices=("dop853", "lsoda", "rk4", "euler"), default="dop853",
+                   help="dop853: adaptive 8th-order Runge-Kutta with error control; lsoda: adaptive, switches "
+                        "to BDF near fixed points (fewer evaluations on long runs that settle); rk4, euler: "
+                        "fixed step --dt (default: dop853)")
+    g.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance of dop853/lsoda (default: 1e-8)")
+    g.add_argument("--atol", type=float, default=1e-10, help="absolute tolerance of dop853/lsoda (default: 1e-10)")
     g.add_argument("--dt", type=float, default=None, help="time step in units of α for euler and rk4")
     g.add_argument("--drop-eta2-terms", action="store_true",
                    help="drop the η² (SGD noise) and σ² terms; only for checking conservation laws")
@@ -196,7 +204,7 @@ def cmd_simulate(args):
     net = draw_network(args.K, args.M, args.N, args.sigma0, args.seed, args.teacher_second_layer, args.feedback)
     if args.save_init:
         _save_init(net.state(), args.save_init, args.force)
-    traj = simulate(net, seed=args.seed, mc_test=args.mc_test, **_run_options(args))
+    traj = simulate(net, seed=args.seed, mc_test=args.mc_test, sampler=args.sampler, **_run_options(args))
     label = (f"SGD {args.activation} {args.rule.upper()}  N={args.N} K={args.K} M={args.M}  eta={args.eta:g}  "
              f"t_max={args.t_max:g}  seed={args.seed}")
     extra = []
@@ -217,7 +225,8 @@ def cmd_compare(args):
     del opts["times"]
     result = compare(K=args.K, M=args.M, Ns=args.N, seeds=args.seeds, sigma0=args.sigma0,
                      teacher_second_layer=args.teacher_second_layer, feedback=args.feedback,
-                     rtol=args.rtol, atol=args.atol, gap_until=args.gap_until, workers=args.workers, **opts)
+                     rtol=args.rtol, atol=args.atol, gap_until=args.gap_until, workers=args.workers,
+                     sampler=args.sampler, **opts)
     print(result.summary())
     result.to_csv(args.out, args.force)
     result.plot(args.png, args.force)
@@ -233,7 +242,7 @@ def cmd_plearn(args):
         check_writable(path, args.force)
     result = plearn(Ks=args.K, M=args.M, trials=args.trials, method=args.method, N=args.N, eta=args.eta,
                     sigma0=args.sigma0, t_max=args.t_max, threshold=args.threshold, results_path=args.trials_file,
-                    scheduler=args.scheduler, workers=args.workers)
+                    scheduler=args.scheduler, workers=args.workers, sampler=args.sampler)
     print(result.summary())
     result.to_csv(args.out, args.force)
     result.plot(args.png, args.force)
@@ -321,7 +330,9 @@ def build_parser():
     _model_options(p)
     _init_options(p, with_init_file=False)
     p.add_argument("--mc-test", type=int, default=0, metavar="N_TEST",
-                   help="also report a Monte-Carlo test error on N_TEST fixed test inputs (default: 0, off)")
+                   help="also report a Monte-Carlo test error on N_TEST fixed test inputs (default: 0, off; "
+                        "needs --sampler full)")
+    _sampler_option(p, "full")
     _output_options(p, "simulate.csv")
     p.set_defaults(func=cmd_simulate)
 
@@ -334,6 +345,7 @@ def build_parser():
     _init_options(p, with_init_file=False, several_N=True)
     p.add_argument("--seeds", type=_int_list, default=[0, 1, 2],
                    help="comma-separated seeds, one run each (default: 0,1,2)")
+    _sampler_option(p, "full")
     p.add_argument("--gap-until", type=float, default=None,
                    help="measure gaps over α <= this time only (default: the whole run)")
     p.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance of the ODE (default: 1e-8)")
@@ -356,6 +368,7 @@ def build_parser():
     p.add_argument("--method", choices=("sim", "ode", "both"), default="sim",
                    help="sim: finite-N simulation; ode: the ODE from finite-N initial conditions (default: sim)")
     p.add_argument("--N", type=int, default=500, help="input dimension (default: 500)")
+    _sampler_option(p, "reduced")
     p.add_argument("--eta", type=float, default=0.1, help="learning rate η = η_v (default: 0.1)")
     p.add_argument("--sigma0", type=float, default=1e-2, help="std of the student's initial weights (default: 0.01)")
     p.add_argument("--t-max", type=float, default=3000.0, help="length of each trial in α = steps/N (default: 3000)")

@@ -144,14 +144,15 @@ class CompareResult:
 
 def compare(K=2, M=2, Ns=(500,), seeds=(0, 1, 2), activation="erf", rule="dfa", eta=0.5, eta_v=None,
             sigma=0.0, t_max=300.0, times=None, sigma0=1e-2, teacher_second_layer="ones",
-            feedback="gaussian", train_second_layer=True, rtol=1e-8, atol=1e-10, gap_until=None, workers=None):
+            feedback="gaussian", train_second_layer=True, rtol=1e-8, atol=1e-10, gap_until=None, workers=None,
+            sampler="full"):
     """Simulate and integrate from the same initial conditions for every N in Ns and seed in seeds.
 
     Returns a CompareResult (runs, gap table, exponent of the gap against N, CSV and PNG writers).
     Gaps are measured over α ≤ gap_until (default: the whole run). Near the escape from a
     plateau, finite-N fluctuations are amplified and the escape time itself fluctuates,
     so the N^(−1/2) law is cleanest on a window that ends before it.
-    Runs go in parallel over the local cores.
+    sampler: full or reduced (see ``simulate.simulate``). Runs go in parallel over the local cores.
     """
     Ns, seeds = [int(n) for n in np.atleast_1d(Ns)], [int(s) for s in np.atleast_1d(seeds)]
     if not Ns or not seeds:
@@ -164,21 +165,22 @@ def compare(K=2, M=2, Ns=(500,), seeds=(0, 1, 2), activation="erf", rule="dfa", 
     def one(job):
         N, seed = job
         net = draw_network(K, M, N, sigma0, seed, teacher_second_layer, feedback)
-        sim, ode = simulate_and_integrate(net, seed, t_max, times, rtol, atol, **run_kw)
+        sim, ode = simulate_and_integrate(net, seed, t_max, times, rtol, atol, sampler, **run_kw)
         return Comparison(N, seed, sim, ode)
 
     jobs = [(N, s) for N in Ns for s in seeds]
     runs = map_parallel(one, jobs, workers=workers, desc="compare")
-    settings = dict(K=K, M=M, Ns=Ns, seeds=seeds, t_max=t_max, sigma0=sigma0, gap_until=gap_until, **run_kw)
+    settings = dict(K=K, M=M, Ns=Ns, seeds=seeds, t_max=t_max, sigma0=sigma0, gap_until=gap_until, sampler=sampler,
+                    **run_kw)
     return CompareResult(runs, settings)
 
 
-def simulate_and_integrate(net, seed, t_max, times=None, rtol=1e-8, atol=1e-10, **run_kw):
+def simulate_and_integrate(net, seed, t_max, times=None, rtol=1e-8, atol=1e-10, sampler="full", **run_kw):
     """(simulation, ODE) of network `net` on the simulation's output times, the ODE started
     from the simulation's own initial order parameters. If the ODE stops early, the
     simulation is cut to the common times. run_kw: activation, rule, eta, ... of simulate."""
     from simulate import simulate
-    sim = simulate(net, t_max=t_max, times=times, seed=seed, **run_kw)
+    sim = simulate(net, t_max=t_max, times=times, seed=seed, sampler=sampler, **run_kw)
     ode = integrate(net.state(), t_max=sim.t[-1], times=sim.t, n_times=0, rtol=rtol, atol=atol, **run_kw)
     if len(ode.t) < len(sim.t):
         sim = _truncate(sim, len(ode.t))

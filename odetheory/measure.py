@@ -48,13 +48,15 @@ OPTIONS = {
     "sigma0": ("float", 1e-2, 0.0, False),
     "teacher_second_layer": ("choice", "ones", ("ones", "gaussian"), None),
     "feedback": ("choice", "gaussian", ("gaussian", "matched", "positive"), None),
-    "integrator": ("choice", "dop853", ("dop853", "rk4", "euler"), None),
+    "sampler": ("choice", "full", ("full", "reduced"), None),
+    "integrator": ("choice", "dop853", ("dop853", "lsoda", "rk4", "euler"), None),
     "rtol": ("float", 1e-8, 0.0, True),
     "atol": ("float", 1e-10, 0.0, True),
     "dt": ("float?", None, 0.0, True),
     "threshold": ("float", 1e-3, 0.0, True),
 }
 ODE_ONLY = ("integrator", "rtol", "atol", "dt")
+SIM_ONLY = ("sampler",)
 MEASUREMENTS = ("eg_final", "plateau_height", "plateau_start", "plateau_escape", "cos_final", "learned",
                 "n_positive_F")
 # measurement -> (type, description with units), for column types, help and plot labels
@@ -99,7 +101,8 @@ def normalise(point):
     """Full, checked copy of a point: every option present, defaults filled in.
 
     A value None stands for the default. eta_v defaults to eta; for method "sim" the
-    ODE-only options (integrator, rtol, atol, dt) are None; dt is None unless the
+    ODE-only options (integrator, rtol, atol, dt) are None, for method "ode" the
+    simulation-only option (sampler) is None; dt is None unless the
     integrator is rk4 or euler (which need it). normalise(normalise(p)) == normalise(p).
     """
     if not isinstance(point, dict):
@@ -111,12 +114,11 @@ def normalise(point):
            for name, (_, default, _, _) in OPTIONS.items()}
     if out["eta_v"] is None:
         out["eta_v"] = out["eta"]
-    if out["method"] == "sim":
-        for name in ODE_ONLY:
-            out[name] = None
-    elif out["integrator"] == "dop853":
+    for name in ODE_ONLY if out["method"] == "sim" else SIM_ONLY:
+        out[name] = None
+    if out["method"] == "ode" and out["integrator"] in ("dop853", "lsoda"):
         out["dt"] = None
-    elif out["dt"] is None:
+    elif out["method"] == "ode" and out["dt"] is None:
         raise InputError(f"dt: required for integrator {out['integrator']}")
     return out
 
@@ -135,7 +137,7 @@ def run_point(p):
                   t_max=p["t_max"], train_second_layer=p["train_second_layer"])
     if p["method"] == "sim":
         from simulate import simulate
-        return simulate(net, seed=p["seed"], **common)
+        return simulate(net, seed=p["seed"], sampler=p["sampler"], **common)
     from .ode import integrate
     return integrate(net.state(), method=p["integrator"], rtol=p["rtol"], atol=p["atol"], dt=p["dt"], **common)
 

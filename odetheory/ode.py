@@ -12,9 +12,10 @@ from .activations import activation_code, rule_code
 from .errors import InputError, check_number
 from .solvers import STATUS_MESSAGES, SUCCESS, dop853, fixed_step
 from .state import State
+from .stiff import lsoda
 from .trajectory import Trajectory
 
-METHODS = ("dop853", "rk4", "euler")
+METHODS = ("dop853", "lsoda", "rk4", "euler")
 N_DEFAULT_TIMES = 200
 
 
@@ -66,7 +67,8 @@ def integrate(state, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.
     train_second_layer=False keeps v fixed. sigma: teacher output noise (std).
     t_max: final time α (steps/N). times: extra output times, landed on exactly
     (the default grid, t = 0 and n_times log-spaced times, uses dense output).
-    method: dop853 (adaptive, rtol/atol) or euler/rk4 (fixed step dt).
+    method: dop853 (adaptive explicit, rtol/atol), lsoda (adaptive, switches to BDF near
+    fixed points; fewer evaluations on long runs, see ``stiff``) or euler/rk4 (fixed step dt).
     eta2_terms=False drops the η² and σ² terms (only for checking conservation laws).
     Returns a Trajectory; a run that diverges stops early with success=False and a
     message naming the time, keeping the rows computed until then.
@@ -83,10 +85,11 @@ def integrate(state, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.
     P = problem_tuple(state, activation, rule, eta, eta_v if train_second_layer else 0.0, sigma, eta2_terms)
     y0 = pack(state)
     start = _time.perf_counter()
-    if method == "dop853":
+    if method in ("dop853", "lsoda"):
         check_number("rtol", rtol)
         check_number("atol", atol)
-        Y, n, nfev, status, t_stop = dop853(y0, t_out, exact, P, float(rtol), float(atol), int(max_steps))
+        solver = dop853 if method == "dop853" else lsoda
+        Y, n, nfev, status, t_stop = solver(y0, t_out, exact, P, float(rtol), float(atol), int(max_steps))
     else:
         check_number("dt", dt)
         Y, n, nfev, status, t_stop = fixed_step(y0, t_out, P, float(dt), 1 if method == "euler" else 4)

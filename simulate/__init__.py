@@ -3,7 +3,9 @@
 ``simulate(network, ...)`` runs BP, DFA or sign-feedback SGD with one fresh Gaussian
 input per step and returns an ``odetheory.trajectory.Trajectory`` with the order
 parameters Q, R, v at the output times (α = steps/N), so that ε_g and cos(v, F) come
-from the same code as the ODE theory.
+from the same code as the ODE theory. Two samplers of the same process: ``full``
+(N-dimensional weights and inputs, ``sgd``) and ``reduced`` (the weights in their own
+span, ``reduced``; exact in law, cost independent of N).
 """
 import math
 import time as _time
@@ -17,9 +19,10 @@ from odetheory.ode import output_times
 from odetheory.solvers import BLOWUP, NONFINITE, STATUS_MESSAGES, SUCCESS
 from odetheory.trajectory import Trajectory
 
+from .reduced import coordinates, reduced_steps
 from .sgd import half_squared_errors, local_fields, outputs, sgd_steps
 
-__all__ = ["simulate", "step_times", "test_stream", "BLOCK_BYTES"]
+__all__ = ["simulate", "step_times", "test_stream", "BLOCK_BYTES", "SAMPLERS"]
 
 BLOCK_BYTES = 4 << 20  # size of one block of drawn inputs (bytes)
 
@@ -37,13 +40,17 @@ def test_stream(seed):
     return np.random.default_rng(np.random.SeedSequence(seed).spawn(len(STREAMS) + 1)[-1])
 
 
-class _Inputs:
-    """Blocks (rows, N+1) of the data stream: x in the first N columns, ζ in the last."""
+class _Blocks:
+    """Blocks of standard normal rows (at most ``rows``, width ``width``) from the data
+    stream, ``total`` rows in all; with ``chi2_dof``, also one χ²(chi2_dof) value per
+    row from a child stream of the data stream. Each sequence is read in order, so the
+    numbers of a step do not depend on how the run is cut into blocks or on t_max."""
 
-    def __init__(self, rng, N, total):
-        self.rng, self.left = rng, total
-        rows = max(1, min(BLOCK_BYTES // (8 * (N + 1)), total))
-        self.buf = np.empty((rows, N + 1))
+    def __init__(self, rng, rows, width, total, chi2_dof=None):
+        self.rng, self.left, self.dof = rng, total, chi2_dof
+        self.chi2_rng = rng.spawn(1)[0] if chi2_dof is not None else None
+        self.buf = np.empty((max(1, min(rows, total)), width))
+        self.chi2 = np.zeros(self.buf.shape[0])
         self.pos = self.filled = 0
 
     def available(self):
@@ -51,25 +58,92 @@ class _Inputs:
         if self.pos == self.filled:
             n = min(self.buf.shape[0], self.left)
             self.rng.standard_normal(out=self.buf[:n])
+            if self.dof is not None:
+                self.chi2[:n] = self.chi2_rng.chisquare(self.dof, n)
             self.left -= n
             self.pos, self.filled = 0, n
         return self.filled - self.pos
 
 
-def _check(network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test):
+class _FullSGD:
+    """N-dimensional weights W (K,N), v (K,) and inputs x (N,) (kernel ``sgd.sgd_steps``)."""
+
+    def __init__(self, network, rng, params, total):
+        N = network.N
+        self.W = np.array(network.W, dtype=float, order="C")
+        self.v = np.array(network.v, dtype=float)
+        self.B = np.ascontiguousarray(network.B, dtype=float)
+        self.A = np.ascontiguousarray(network.A, dtype=float)
+        self.F = np.ascontiguousarray(network.F, dtype=float)
+        self.params, self.N = params, N
+        self.inputs = _Blocks(rng, BLOCK_BYTES // (8 * (N + 1)), N + 1, total)
+
+    def advance(self, n):
+        """Up to n steps (fewer at the end of a block or when the error is non-finite)."""
+        x = self.inputs
+        n = min(x.available(), n)
+        k = sgd_steps(self.W, self.v, self.B, self.A, self.F, x.buf, x.pos, x.pos + n, *self.params)
+        x.pos += k
+        return k, k < n
+
+    def order_parameters(self):
+        with np.errstate(invalid="ignore", over="ignore"):
+            q, r = self.W @ self.W.T / self.N, self.W @ self.B.T / self.N
+        return 0.5 * (q + q.T), r, self.v.copy()
+
+
+class _ReducedSGD:
+    """The same chain in the span of the weights (kernel ``reduced.reduced_steps``)."""
+
+    def __init__(self, network, rng, params, total):
+        K, M, N = network.W.shape[0], network.B.shape[0], network.N
+        self.L_T, self.P, self.S = coordinates(network.B, network.W)
+        self.v = np.array(network.v, dtype=float)
+        self.A = np.ascontiguousarray(network.A, dtype=float)
+        self.F = np.ascontiguousarray(network.F, dtype=float)
+        self.params, self.N = params, N
+        self.inputs = _Blocks(rng, BLOCK_BYTES // (8 * (M + K + 2)), M + K + 1, total, chi2_dof=N - M - K)
+
+    def advance(self, n):
+        x = self.inputs
+        n = min(x.available(), n)
+        k = reduced_steps(self.L_T, self.P, self.S, self.v, self.A, self.F, x.buf, x.chi2, x.pos, x.pos + n,
+                          *self.params, self.N)
+        x.pos += k
+        return k, k < n
+
+    def order_parameters(self):
+        with np.errstate(invalid="ignore", over="ignore"):
+            q = self.P @ self.P.T + self.S @ self.S.T
+            r = self.P @ self.L_T.T
+        return 0.5 * (q + q.T), r, self.v.copy()
+
+
+SAMPLERS = {"full": _FullSGD, "reduced": _ReducedSGD}
+
+
+def _check(network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test, sampler):
     if not isinstance(network, Network):
         raise InputError("network must be an odetheory.initial.Network (see draw_network)")
     for name in ("B", "A", "W", "v", "F"):
         if not np.all(np.isfinite(getattr(network, name))):
             raise InputError(f"network.{name} has non-finite entries")
+    if sampler not in SAMPLERS:
+        raise InputError(f"unknown sampler {sampler!r}; choose full or reduced")
+    K, M, N = network.W.shape[0], network.B.shape[0], network.N
+    if sampler == "reduced" and N <= K + M:
+        raise InputError(f"the reduced sampler needs N > K + M = {K + M}, got N = {N}; use sampler full")
+    mc_test = check_integer("mc_test", mc_test)
+    if sampler == "reduced" and mc_test:
+        raise InputError("a Monte-Carlo test set needs the N-dimensional inputs: use sampler full with mc_test")
     eta = check_number("eta", eta, 0.0, True)
     eta_v = eta if eta_v is None else check_number("eta_v", eta_v, 0.0, True)
     return (activation_code(activation), rule_code(rule), eta, eta_v, check_number("sigma", sigma, 0.0, False),
-            check_number("t_max", t_max, 0.0, True), check_integer("seed", seed), check_integer("mc_test", mc_test))
+            check_number("t_max", t_max, 0.0, True), check_integer("seed", seed), mc_test)
 
 
 def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.0, t_max=100.0,
-             times=None, train_second_layer=True, seed=0, mc_test=0):
+             times=None, train_second_layer=True, seed=0, mc_test=0, sampler="full"):
     """Online SGD of ``network`` (``odetheory.initial.Network``, sizes K, M, N) up to α = t_max.
 
     activation: erf, linear or relu; rule: bp, dfa or sign. eta, eta_v: learning rates
@@ -77,6 +151,9 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
     teacher's output noise. Inputs x (N,) and noise ζ come from
     ``random_streams(seed)["data"]``. Output times: the grid of
     ``odetheory.ode.output_times(t_max, times)``, rounded to whole steps.
+    sampler: ``full`` moves the N-dimensional weights (``sgd``); ``reduced`` runs the
+    same Markov chain of the order parameters in the span of the weights (``reduced``;
+    exact in law, cost independent of N, needs N > K + M, no mc_test).
     mc_test = n > 0 adds ``traj.eg_mc`` (n_out,): ½ mean(e²) with noise-free labels on
     n test inputs drawn once from ``test_stream(seed)``, and its standard error
     ``traj.eg_mc_se``. Returns a Trajectory; a run whose error becomes non-finite, or
@@ -84,44 +161,35 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
     status NONFINITE (1) and keeps the rows recorded until then (as the ODE does).
     """
     act, rl, eta, eta_v, sigma, t_max, seed, mc_test = _check(
-        network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test)
+        network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test, sampler)
     N = network.N
     steps = step_times(N, t_max, times)
-    W = np.array(network.W, dtype=float, order="C")
-    v = np.array(network.v, dtype=float)
-    B = np.ascontiguousarray(network.B, dtype=float)
-    A = np.ascontiguousarray(network.A, dtype=float)
-    F = np.ascontiguousarray(network.F, dtype=float)
     if mc_test:
         X_test = test_stream(seed).standard_normal((mc_test, N))
-        y_test = outputs(local_fields(X_test, B), A, act)
-    eta_v_run = eta_v if train_second_layer else 0.0
+        y_test = outputs(local_fields(X_test, network.B), network.A, act)
+    params = (act, rl, eta, eta_v if train_second_layer else 0.0, sigma)
 
     start = _time.perf_counter()
-    inputs = _Inputs(random_streams(seed)["data"], N, int(steps[-1]))
+    chain = SAMPLERS[sampler](network, random_streams(seed)["data"], params, int(steps[-1]))
     Q, R, V, eg_mc, eg_mc_se = [], [], [], [], []
     done, status = 0, SUCCESS
     for target in steps:
         while done < target and status == SUCCESS:
-            n = min(inputs.available(), target - done)
-            k = sgd_steps(W, v, B, A, F, inputs.buf, inputs.pos, inputs.pos + n,
-                          act, rl, eta, eta_v_run, sigma)
+            k, stopped = chain.advance(target - done)
             done += k
-            inputs.pos += k
-            if k < n:
+            if stopped:
                 status = NONFINITE
         if status != SUCCESS:
             break
-        with np.errstate(invalid="ignore", over="ignore"):
-            q, r = W @ W.T / N, W @ B.T / N
+        q, r, v = chain.order_parameters()
         if not all(np.all(np.abs(x) < BLOWUP) for x in (q, r, v)):  # also catches NaN
             status = NONFINITE
             break
-        Q.append(0.5 * (q + q.T))
+        Q.append(q)
         R.append(r)
-        V.append(v.copy())
+        V.append(v)
         if mc_test:
-            h = half_squared_errors(local_fields(X_test, W), v, y_test, act)
+            h = half_squared_errors(local_fields(X_test, chain.W), v, y_test, act)
             eg_mc.append(h.mean())
             eg_mc_se.append(h.std(ddof=1) / math.sqrt(mc_test) if mc_test > 1 else np.nan)
     wall = _time.perf_counter() - start
@@ -130,10 +198,10 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
     if status != SUCCESS:
         message = f"stopped at t = {done / N:.6g}: {message}"
     n_out = len(Q)
-    K, M = W.shape[0], B.shape[0]
+    K, M = network.W.shape[0], network.B.shape[0]
     settings = dict(activation=activation, rule=rule, eta=eta, eta_v=eta_v, sigma=sigma, t_max=t_max,
                     train_second_layer=train_second_layer, seed=seed, mc_test=mc_test, N=N,
-                    steps=done, method="sgd")
+                    steps=done, method="sgd", sampler=sampler)
     traj = Trajectory.from_order_parameters(
         steps[:n_out] / N, np.array(Q).reshape(n_out, K, K), np.array(R).reshape(n_out, K, M),
         np.array(V).reshape(n_out, K), network.state(), activation,

@@ -51,6 +51,31 @@ def _update(w, c, X, s, N):
         w[i] += c * X[s, i]
 
 
+@njit(cache=True)
+def learning_step(lam, label, v, F, act, rule, step_w, step_v, gl, c):
+    """The learning rule for one input, shared by both samplers.
+
+    lam (K,): student fields; label: teacher output Σ_m A_m g(ν_m) + σ ζ. Sets
+    gl = g(λ) and c_k = −step_w f_k g'(λ_k) e (the factor of the input in the first-layer
+    update) with e = Σ_k v_k g(λ_k) − label, then v_k ← v_k − step_v g(λ_k) e in place.
+    Returns False, changing nothing, when e is not finite.
+    """
+    K = lam.shape[0]
+    e = -label
+    for k in range(K):
+        gl[k] = g(act, lam[k])
+        e += v[k] * gl[k]
+    if not math.isfinite(e):
+        return False
+    f = feedback(rule, v, F)
+    for k in range(K):
+        c[k] = -step_w * f[k] * g_prime(act, lam[k]) * e
+    if step_v != 0.0:
+        for k in range(K):
+            v[k] -= step_v * gl[k] * e
+    return True
+
+
 @njit(cache=True, nogil=True)
 def sgd_steps(W, v, B, A, F, X, start, stop, act, rule, eta, eta_v, sigma):
     """Run the steps on rows X[start:stop] (see module docstring), W (K,N), v (K,) in place.
@@ -73,20 +98,11 @@ def sgd_steps(W, v, B, A, F, X, start, stop, act, rule, eta, eta_v, sigma):
     for k in range(K):
         lam[k] = _dot(W[k], X, start, N) / root
     for s in range(start, stop):
-        e = -sigma * X[s, N]
+        label = sigma * X[s, N]
         for m in range(M):
-            e -= A[m] * g(act, _dot(B[m], X, s, N) / root)
-        for k in range(K):
-            gl[k] = g(act, lam[k])
-            e += v[k] * gl[k]
-        if not math.isfinite(e):
+            label += A[m] * g(act, _dot(B[m], X, s, N) / root)
+        if not learning_step(lam, label, v, F, act, rule, step_w, step_v, gl, c):
             return s - start
-        f = feedback(rule, v, F)
-        for k in range(K):
-            c[k] = -step_w * f[k] * g_prime(act, lam[k]) * e
-        if step_v != 0.0:
-            for k in range(K):
-                v[k] -= step_v * gl[k] * e
         if s + 1 < stop:
             for k in range(K):
                 lam[k] = _update_and_field(W[k], c[k], X, s, N) / root

@@ -154,3 +154,45 @@ def test_plateau_of_erf_dfa():
     height, start, escape = plateau(traj.t, traj.eg)
     assert 0.005 < height < 0.03 and start < escape < 200
     assert traj.eg[-1] < 0.5 * height
+
+
+# --------------------------------------------------------------------------------- LSODA
+
+@pytest.mark.parametrize("act", ["erf", "relu"])
+def test_lsoda_agrees_with_a_tight_dop853_run(act):
+    """LSODA at rtol 1e-8 against DOP853 at rtol 1e-12, through a plateau and its escape;
+    the requested times are landed on exactly."""
+    st = draw_network(3, 2, N=500, sigma0=1e-2, seed=2).state()
+    kw = dict(activation=act, rule="dfa", eta=0.5, t_max=300.0, times=[7.5, 150.0])
+    ref = integrate(st, rtol=1e-12, atol=1e-14, **kw)
+    run = integrate(st, method="lsoda", rtol=1e-8, atol=1e-10, **kw)
+    assert run.success and np.array_equal(run.t, ref.t)
+    assert 7.5 in run.t and 150.0 in run.t
+    assert np.max(np.abs(run.eg / ref.eg - 1)) < 1e-4
+    assert np.max(np.abs(run.Q - ref.Q)) < 1e-6
+
+
+def test_lsoda_jacobian_is_that_of_the_order_eta_part():
+    """The Newton Jacobian against central differences of the RHS without η² terms (numpy
+    route); it differs from the full Jacobian by terms of order η²."""
+    from odetheory.stiff import jacobian_without_eta2
+    st = _state(seed=4)
+    y = pack(st)
+    P0 = problem_tuple(st, "relu", "dfa", 0.3, 0.3, 0.2, False)
+    P = problem_tuple(st, "relu", "dfa", 0.3, 0.3, 0.2, True)
+    J = jacobian_without_eta2(y, P)
+    h = 1e-6
+    central = np.column_stack([(derivatives(y + h * e, P0) - derivatives(y - h * e, P0)) / (2 * h)
+                               for e in np.eye(y.size)])
+    assert np.max(np.abs(J - central)) < 1e-5 * max(1.0, np.max(np.abs(central)))
+    full = np.column_stack([(derivatives(y + h * e, P) - derivatives(y - h * e, P)) / (2 * h)
+                            for e in np.eye(y.size)])
+    assert 1e-4 < np.max(np.abs(full - central)) < 0.3 ** 2 * 10
+
+
+def test_lsoda_divergence_stops_with_time_and_keeps_rows():
+    st = draw_network(2, 2, N=100, sigma0=0.5, seed=1).state()
+    traj = integrate(st, "linear", "dfa", eta=3.0, sigma=0.5, t_max=100.0, train_second_layer=False,
+                     method="lsoda")
+    assert not traj.success and "stopped at t =" in traj.message
+    assert len(traj.t) >= 2 and np.all(np.isfinite(traj.eg)) and traj.t[-1] < 100.0

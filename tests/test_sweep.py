@@ -138,7 +138,9 @@ def test_diverged_point_and_normalised_keys():
     assert point_key({"eta": 0.5}) == point_key({"eta": 0.5, "eta_v": 0.5, "method": "ode", "N": 500})
     assert point_key({"eta": 0.5}) != point_key({"eta": 0.5, "seed": 1})
     sim = normalise({"method": "sim", "rtol": 1e-3})
-    assert sim["rtol"] is None and normalise(sim) == sim
+    assert sim["rtol"] is None and sim["sampler"] == "full" and normalise(sim) == sim
+    assert normalise({"method": "ode", "sampler": "reduced"})["sampler"] is None
+    assert normalise({"method": "ode", "integrator": "lsoda"})["dt"] is None
     with pytest.raises(InputError, match="etta"):
         normalise({"etta": 1})
 
