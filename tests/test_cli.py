@@ -99,3 +99,16 @@ def test_diverging_run_exit_3_keeps_rows(tmp_path, capsys):
 def test_module_entry_point_help():
     res = subprocess.run([sys.executable, "-m", "odetheory", "integrate", "--help"], capture_output=True, text=True)
     assert res.returncode == 0 and "--eta" in res.stdout and "default" in res.stdout
+
+
+def test_lsoda_and_reduced_sampler_from_the_command_line(tmp_path, capsys):
+    code, out, _ = run(["integrate", "--method", "lsoda", "--rtol", "1e-8", "--t-max", "20",
+                        "-o", str(tmp_path / "a.csv")], capsys)
+    assert code == 0 and "lsoda" in out
+    code, _, _ = run(["simulate", "--sampler", "reduced", "--t-max", "5", "-o", str(tmp_path / "b.csv")], capsys)
+    assert code == 0 and (tmp_path / "b.csv").read_text().startswith("t,eg")
+    for argv, word in ((["--mc-test", "10"], "test set"), (["--N", "4"], "N > K + M")):
+        code, _, err = run(["simulate", "--sampler", "reduced", "--t-max", "1", *argv,
+                            "-o", str(tmp_path / "c.csv")], capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and word in err
+    assert not (tmp_path / "c.csv").exists()
