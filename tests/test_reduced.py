@@ -102,10 +102,12 @@ def test_reduced_has_the_law_of_the_full_simulation_at_small_N(K, N, sigma0, kw)
 
 
 def test_reduced_inputs_have_the_norm_of_N_dimensional_inputs():
-    """|x|² = |z|² + s² of the reduced draws is χ²_N: mean N and variance 2N over 2·10^5
+    """|x|² = |z|² + s² of the reduced sampler's own draws is χ²_N: mean N and variance 2N over 5·10^4
     steps (4.5 standard errors); s² alone has mean N − K − M."""
-    K, M, N, rows = 3, 2, 9, 200_000
-    blocks = sim._Blocks(np.random.default_rng(3), rows, K + M + 1, rows, chi2_dof=N - K - M)
+    K, M, N, rows = 3, 2, 9, 50_000
+    params = (activation_code("erf"), rule_code("dfa"), 0.1, 0.1, 0.0)
+    chain = sim.SAMPLERS["reduced"](draw_network(K, M, N), np.random.default_rng(3), params, rows)
+    blocks = chain.inputs
     assert blocks.available() == rows
     norm2 = np.sum(blocks.buf[:, :K + M] ** 2, axis=1) + blocks.chi2
     assert abs(norm2.mean() - N) < 4.5 * np.sqrt(2 * N / rows)
