@@ -116,10 +116,11 @@ def normalise(point):
         out["eta_v"] = out["eta"]
     for name in ODE_ONLY if out["method"] == "sim" else SIM_ONLY:
         out[name] = None
-    if out["method"] == "ode" and out["integrator"] in ("dop853", "lsoda"):
-        out["dt"] = None
-    elif out["method"] == "ode" and out["dt"] is None:
-        raise InputError(f"dt: required for integrator {out['integrator']}")
+    if out["method"] == "ode":
+        if out["integrator"] in ("dop853", "lsoda"):
+            out["dt"] = None
+        elif out["dt"] is None:
+            raise InputError(f"dt: required for integrator {out['integrator']}")
     return out
 
 

@@ -15,7 +15,8 @@ from .state import State
 from .stiff import lsoda
 from .trajectory import Trajectory
 
-METHODS = ("dop853", "lsoda", "rk4", "euler")
+ADAPTIVE = {"dop853": dop853, "lsoda": lsoda}  # method -> solver with rtol/atol
+METHODS = (*ADAPTIVE, "rk4", "euler")
 N_DEFAULT_TIMES = 200
 
 
@@ -85,11 +86,10 @@ def integrate(state, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.
     P = problem_tuple(state, activation, rule, eta, eta_v if train_second_layer else 0.0, sigma, eta2_terms)
     y0 = pack(state)
     start = _time.perf_counter()
-    if method in ("dop853", "lsoda"):
+    if method in ADAPTIVE:
         check_number("rtol", rtol)
         check_number("atol", atol)
-        solver = dop853 if method == "dop853" else lsoda
-        Y, n, nfev, status, t_stop = solver(y0, t_out, exact, P, float(rtol), float(atol), int(max_steps))
+        Y, n, nfev, status, t_stop = ADAPTIVE[method](y0, t_out, exact, P, float(rtol), float(atol), int(max_steps))
     else:
         check_number("dt", dt)
         Y, n, nfev, status, t_stop = fixed_step(y0, t_out, P, float(dt), 1 if method == "euler" else 4)

@@ -80,18 +80,14 @@ def lsoda(y0, t_out, exact, P, rtol, atol, max_steps):
             ok, code = state_ok(np.ascontiguousarray(solver.y), P, psd_tol)
             if not ok:
                 return Y, i_out, nfev + solver.nfev, code, solver.t
-            if solver.status == "finished":
-                dense = solver.dense_output() if i_out < j else None
-                while i_out < j:
-                    Y[i_out] = dense(t_out[i_out])
-                    i_out += 1
-                Y[j] = solver.y
-                i_out = j + 1
-            elif t_out[i_out] <= solver.t:
+            if i_out < j and t_out[i_out] <= solver.t:  # output times inside this step
                 dense = solver.dense_output()
                 while i_out < j and t_out[i_out] <= solver.t:
                     Y[i_out] = dense(t_out[i_out])
                     i_out += 1
+            if solver.status == "finished":  # landed on t_out[j]
+                Y[j] = solver.y
+                i_out = j + 1
         nfev += solver.nfev
         t, y = float(t_out[j]), Y[j].copy()
     return Y, i_out, nfev, SUCCESS, t

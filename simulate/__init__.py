@@ -50,7 +50,7 @@ class _Blocks:
         self.rng, self.left, self.dof = rng, total, chi2_dof
         self.chi2_rng = rng.spawn(1)[0] if chi2_dof is not None else None
         self.buf = np.empty((max(1, min(rows, total)), width))
-        self.chi2 = np.zeros(self.buf.shape[0])
+        self.chi2 = np.zeros(self.buf.shape[0]) if chi2_dof is not None else None
         self.pos = self.filled = 0
 
     def available(self):
@@ -65,26 +65,37 @@ class _Blocks:
         return self.filled - self.pos
 
 
-class _FullSGD:
-    """N-dimensional weights W (K,N), v (K,) and inputs x (N,) (kernel ``sgd.sgd_steps``)."""
+class _Chain:
+    """What both samplers keep: second layer v (K,), teacher A (M,), feedback F (K,), the
+    kernel parameters (act, rule, eta, eta_v, sigma), N and their input blocks."""
+
+    def __init__(self, network, params, inputs):
+        self.v = np.array(network.v, dtype=float)
+        self.A = np.ascontiguousarray(network.A, dtype=float)
+        self.F = np.ascontiguousarray(network.F, dtype=float)
+        self.params, self.N, self.inputs = params, network.N, inputs
+
+    def advance(self, n):
+        """Up to n steps (fewer at the end of a block or when the error is non-finite);
+        returns (steps done, True if the error became non-finite)."""
+        x = self.inputs
+        n = min(x.available(), n)
+        k = self._steps(x, n)
+        x.pos += k
+        return k, k < n
+
+
+class _FullSGD(_Chain):
+    """N-dimensional weights W (K,N) and inputs x (N,) (kernel ``sgd.sgd_steps``)."""
 
     def __init__(self, network, rng, params, total):
         N = network.N
+        super().__init__(network, params, _Blocks(rng, BLOCK_BYTES // (8 * (N + 1)), N + 1, total))
         self.W = np.array(network.W, dtype=float, order="C")
-        self.v = np.array(network.v, dtype=float)
         self.B = np.ascontiguousarray(network.B, dtype=float)
-        self.A = np.ascontiguousarray(network.A, dtype=float)
-        self.F = np.ascontiguousarray(network.F, dtype=float)
-        self.params, self.N = params, N
-        self.inputs = _Blocks(rng, BLOCK_BYTES // (8 * (N + 1)), N + 1, total)
 
-    def advance(self, n):
-        """Up to n steps (fewer at the end of a block or when the error is non-finite)."""
-        x = self.inputs
-        n = min(x.available(), n)
-        k = sgd_steps(self.W, self.v, self.B, self.A, self.F, x.buf, x.pos, x.pos + n, *self.params)
-        x.pos += k
-        return k, k < n
+    def _steps(self, x, n):
+        return sgd_steps(self.W, self.v, self.B, self.A, self.F, x.buf, x.pos, x.pos + n, *self.params)
 
     def order_parameters(self):
         with np.errstate(invalid="ignore", over="ignore"):
@@ -92,25 +103,18 @@ class _FullSGD:
         return 0.5 * (q + q.T), r, self.v.copy()
 
 
-class _ReducedSGD:
+class _ReducedSGD(_Chain):
     """The same chain in the span of the weights (kernel ``reduced.reduced_steps``)."""
 
     def __init__(self, network, rng, params, total):
         K, M, N = network.W.shape[0], network.B.shape[0], network.N
+        super().__init__(network, params,
+                         _Blocks(rng, BLOCK_BYTES // (8 * (M + K + 2)), M + K + 1, total, chi2_dof=N - M - K))
         self.L_T, self.P, self.S = coordinates(network.B, network.W)
-        self.v = np.array(network.v, dtype=float)
-        self.A = np.ascontiguousarray(network.A, dtype=float)
-        self.F = np.ascontiguousarray(network.F, dtype=float)
-        self.params, self.N = params, N
-        self.inputs = _Blocks(rng, BLOCK_BYTES // (8 * (M + K + 2)), M + K + 1, total, chi2_dof=N - M - K)
 
-    def advance(self, n):
-        x = self.inputs
-        n = min(x.available(), n)
-        k = reduced_steps(self.L_T, self.P, self.S, self.v, self.A, self.F, x.buf, x.chi2, x.pos, x.pos + n,
-                          *self.params, self.N)
-        x.pos += k
-        return k, k < n
+    def _steps(self, x, n):
+        return reduced_steps(self.L_T, self.P, self.S, self.v, self.A, self.F, x.buf, x.chi2, x.pos, x.pos + n,
+                             *self.params, self.N)
 
     def order_parameters(self):
         with np.errstate(invalid="ignore", over="ignore"):

@@ -54,12 +54,11 @@ def lower_triangularise(X):
     width = X.shape[1]
     h = np.empty(width)
     for i in range(K):
-        norm2 = 0.0
-        for j in range(i, width):
-            norm2 += X[i, j] * X[i, j]
-        tail = norm2 - X[i, i] * X[i, i]
+        tail = 0.0  # squared length of X[i, i+1:], the part to rotate away
+        for j in range(i + 1, width):
+            tail += X[i, j] * X[i, j]
         if tail > 0.0:
-            norm = math.sqrt(norm2)
+            norm = math.sqrt(X[i, i] * X[i, i] + tail)
             alpha = -norm if X[i, i] >= 0.0 else norm  # X[i] is reflected onto alpha e_i
             h[i] = X[i, i] - alpha
             for j in range(i + 1, width):
