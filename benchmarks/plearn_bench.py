@@ -20,8 +20,8 @@ import time
 from sgd_bench import cpu_model
 
 from odetheory.initial import draw_network
-from odetheory.ode import integrate
-from odetheory.plearn import ODE_ATOL, ODE_INTEGRATOR, ODE_RTOL, plearn
+from odetheory.ode.integrate import integrate
+from odetheory.experiments.plearn import ODE_ATOL, ODE_INTEGRATOR, ODE_RTOL, plearn
 from simulate import simulate
 
 RELU_DFA = dict(activation="relu", rule="dfa", eta=0.1)

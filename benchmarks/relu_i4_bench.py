@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from odetheory.relu_i4 import relu_i4  # noqa: E402
+from odetheory.integrals.relu_i4 import relu_i4  # noqa: E402
 
 
 @njit  # no cache: numba's cache would not see changes in relu_i4 itself

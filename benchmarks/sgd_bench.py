@@ -11,7 +11,8 @@ import time
 
 import numpy as np
 
-from odetheory.activations import activation_code, rule_code
+from odetheory.integrals.activations import activation_code
+from odetheory.rules import rule_code
 from odetheory.initial import draw_network, random_streams
 from simulate import BLOCK_BYTES, simulate
 from simulate.sgd import sgd_steps

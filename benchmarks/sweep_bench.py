@@ -69,8 +69,8 @@ def main():
 
     from distributed import LocalCluster
 
-    from odetheory.engine import run_points
-    from odetheory.measure import measure_point, warm_up
+    from odetheory.sweep.engine import run_points
+    from odetheory.sweep.measure import measure_point, warm_up
 
     print(machine())
     points = grid()

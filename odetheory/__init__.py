@@ -16,8 +16,10 @@ __version__ = "0.1.0"
 _API = {
     "State": "state", "load_state": "state",
     "Network": "initial", "draw_network": "initial", "random_streams": "initial",
-    "integrate": "ode", "Trajectory": "trajectory", "plateau": "plateaus",
-    "InputError": "errors",
+    "integrate": "ode.integrate", "Trajectory": "ode.trajectory", "Problem": "ode.problem",
+    "plateau": "plateaus", "InputError": "errors",
+    "Activation": "integrals.activations", "activation": "integrals.activations",
+    "compare": "experiments.compare", "plearn": "experiments.plearn", "degeneracy": "experiments.degeneracy",
 }
 __all__ = sorted(_API)
 
@@ -26,3 +28,7 @@ def __getattr__(name):
     if name in _API:
         return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
     raise AttributeError(f"module 'odetheory' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API))

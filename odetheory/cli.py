@@ -164,7 +164,7 @@ def _write(traj, args):
 
 
 def cmd_integrate(args):
-    from .ode import integrate
+    from .ode.integrate import integrate
     _check_outputs(args)
     state = _initial_state(args)
     if args.save_init:
@@ -215,7 +215,7 @@ def cmd_simulate(args):
 
 
 def cmd_compare(args):
-    from .compare import compare
+    from .experiments.compare import compare
     from .io import check_writable
     for path in (args.out, args.png):
         check_writable(path, args.force)
@@ -236,7 +236,7 @@ def cmd_compare(args):
 
 
 def cmd_plearn(args):
-    from .plearn import plearn
+    from .experiments.plearn import plearn
     from .io import check_writable
     for path in (args.out, args.png):
         check_writable(path, args.force)
@@ -251,7 +251,7 @@ def cmd_plearn(args):
 
 
 def cmd_degeneracy(args):
-    from .degeneracy import degeneracy, report
+    from .experiments.degeneracy import degeneracy, report
     result = degeneracy(K=args.K, seeds=range(args.seeds), N=args.N, eta=args.eta, t_max=args.t_max,
                         converged=args.converged, workers=args.workers)
     print(report(result))
@@ -259,20 +259,20 @@ def cmd_degeneracy(args):
 
 
 def cmd_figures(args):
-    from .figures import make_figures
+    from .experiments.figures import make_figures
     for path in make_figures(args.out_dir, only=args.only, quick=args.quick, overwrite=args.force):
         print(f"wrote {path}")
     return 0
 
 
 def cmd_bench(args):
-    from .bench import run_benchmark
+    from .experiments.bench import run_benchmark
     run_benchmark(quick=args.quick)
     return 0
 
 
 def cmd_sweep(args):
-    from .sweep import main as sweep_main
+    from .sweep.spec import main as sweep_main
     return sweep_main(args)
 
 

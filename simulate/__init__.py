@@ -12,12 +12,13 @@ import time as _time
 
 import numpy as np
 
-from odetheory.activations import activation_code, rule_code
+from odetheory.integrals.activations import activation_code
+from odetheory.rules import rule_code
 from odetheory.errors import InputError, check_integer, check_number
 from odetheory.initial import STREAMS, Network, random_streams
-from odetheory.ode import output_times
-from odetheory.solvers import BLOWUP, NONFINITE, STATUS_MESSAGES, SUCCESS
-from odetheory.trajectory import Trajectory
+from odetheory.ode.times import output_times
+from odetheory.status import BLOWUP, NONFINITE, STATUS_MESSAGES, SUCCESS
+from odetheory.ode.trajectory import Trajectory
 
 from .reduced import coordinates, reduced_steps
 from .sgd import half_squared_errors, local_fields, outputs, sgd_steps
@@ -161,7 +162,7 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
     mc_test = n > 0 adds ``traj.eg_mc`` (n_out,): ½ mean(e²) with noise-free labels on
     n test inputs drawn once from ``test_stream(seed)``, and its standard error
     ``traj.eg_mc_se``. Returns a Trajectory; a run whose error becomes non-finite, or
-    whose Q, R or v exceed ``odetheory.solvers.BLOWUP`` at an output time, stops with
+    whose Q, R or v exceed ``odetheory.status.BLOWUP`` at an output time, stops with
     status NONFINITE (1) and keeps the rows recorded until then (as the ODE does).
     """
     act, rl, eta, eta_v, sigma, t_max, seed, mc_test = _check(

@@ -30,7 +30,7 @@ import math
 import numpy as np
 from numba import njit
 
-from odetheory.activations import g
+from odetheory.integrals.activations import g
 
 from .sgd import learning_step
 

@@ -17,7 +17,8 @@ import math
 import numpy as np
 from numba import njit
 
-from odetheory.activations import feedback, g, g_prime
+from odetheory.integrals.activations import g, g_prime
+from odetheory.rules import feedback
 
 # Reassociation lets LLVM vectorise the dot products; no-NaN/no-Inf flags are left
 # out on purpose, so that a diverging run is still detected.

@@ -5,8 +5,9 @@ from scipy.integrate import solve_ivp
 
 from gaussian import g, g_prime, mc_average
 from odetheory import draw_network, integrate
-from odetheory.ode import default_times, pack, problem_tuple
-from odetheory.rhs import derivatives, unpack
+from odetheory.ode.problem import make_problem, pack
+from odetheory.ode.times import default_times
+from odetheory.ode.rhs import derivatives, jacobian_without_eta2, unpack
 from odetheory.state import State
 
 
@@ -26,7 +27,7 @@ def test_rhs_equals_expected_sgd_increment(act, rule):
     st = _state()
     K, M = st.K, st.M
     eta, eta_v, sigma = 0.7, 0.4, 0.3
-    dy = derivatives(pack(st), problem_tuple(st, act, rule, eta, eta_v, sigma, True))
+    dy = derivatives(0.0, pack(st), make_problem(st, act, rule, eta, eta_v, sigma, True))
     dQ, dR, dv = unpack(dy, K, M)
     f = {"bp": st.v, "dfa": st.F, "sign": np.sign(st.v)}[rule]
     C = st.covariance()
@@ -54,9 +55,9 @@ def test_rhs_equals_expected_sgd_increment(act, rule):
 
 def test_dop853_matches_scipy_dop853():
     st = _state(seed=5)
-    P = problem_tuple(st, "erf", "dfa", 0.5, 0.5, 0.1, True)
+    P = make_problem(st, "erf", "dfa", 0.5, 0.5, 0.1, True)
     ours = integrate(st, "erf", "dfa", eta=0.5, sigma=0.1, t_max=30.0, rtol=1e-11, atol=1e-13)
-    ref = solve_ivp(lambda t, y: derivatives(y, P), (0, 30.0), pack(st), method="DOP853",
+    ref = solve_ivp(lambda t, y: derivatives(t, y, P), (0, 30.0), pack(st), method="DOP853",
                     t_eval=ours.t, rtol=1e-11, atol=1e-13)
     Y = ref.y.T
     K, M = st.K, st.M
@@ -121,13 +122,13 @@ def test_with_eta2_terms_the_drift_is_their_integral(act):
     t = np.linspace(0, 10.0, 2001)
     traj = integrate(st, act, "dfa", eta=eta, eta_v=eta_v, sigma=sigma, t_max=10.0, times=t,
                      rtol=1e-11, atol=1e-13)
-    on = problem_tuple(st, act, "dfa", eta, eta_v, sigma, True)
-    off = problem_tuple(st, act, "dfa", eta, eta_v, sigma, False)
+    on = make_problem(st, act, "dfa", eta, eta_v, sigma, True)
+    off = make_problem(st, act, "dfa", eta, eta_v, sigma, False)
     K = st.K
     rate = []
     for i, ti in enumerate(traj.t):
         y = np.concatenate((traj.Q[i].ravel(), traj.R[i].ravel(), traj.v[i]))
-        d_on, d_off = derivatives(y, on), derivatives(y, off)
+        d_on, d_off = derivatives(0.0, y, on), derivatives(0.0, y, off)
         rate.append(np.diag(unpack(d_on - d_off, K, st.M)[0]))
     rate = np.array(rate)
     from scipy.integrate import simpson
@@ -175,17 +176,16 @@ def test_lsoda_agrees_with_a_tight_dop853_run(act):
 def test_lsoda_jacobian_is_that_of_the_order_eta_part():
     """The Newton Jacobian against central differences of the RHS without η² terms (numpy
     route); it differs from the full Jacobian by terms of order η²."""
-    from odetheory.stiff import jacobian_without_eta2
     st = _state(seed=4)
     y = pack(st)
-    P0 = problem_tuple(st, "relu", "dfa", 0.3, 0.3, 0.2, False)
-    P = problem_tuple(st, "relu", "dfa", 0.3, 0.3, 0.2, True)
-    J = jacobian_without_eta2(y, P)
+    P0 = make_problem(st, "relu", "dfa", 0.3, 0.3, 0.2, False)
+    P = make_problem(st, "relu", "dfa", 0.3, 0.3, 0.2, True)
+    J = jacobian_without_eta2(0.0, y, P)
     h = 1e-6
-    central = np.column_stack([(derivatives(y + h * e, P0) - derivatives(y - h * e, P0)) / (2 * h)
+    central = np.column_stack([(derivatives(0.0, y + h * e, P0) - derivatives(0.0, y - h * e, P0)) / (2 * h)
                                for e in np.eye(y.size)])
     assert np.max(np.abs(J - central)) < 1e-5 * max(1.0, np.max(np.abs(central)))
-    full = np.column_stack([(derivatives(y + h * e, P) - derivatives(y - h * e, P)) / (2 * h)
+    full = np.column_stack([(derivatives(0.0, y + h * e, P) - derivatives(0.0, y - h * e, P)) / (2 * h)
                             for e in np.eye(y.size)])
     assert 1e-4 < np.max(np.abs(full - central)) < 0.3 ** 2 * 10
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gaussian import g, g_prime, mc_average, random_covariance
-from odetheory import kernels
-from odetheory.activations import ACTIVATIONS
+from odetheory.integrals import kernels
+from odetheory.integrals.activations import ACTIVATIONS
 
 PAIRS = [(0, 1), (0, 0), (2, 3)]
 TRIPLES = [(0, 1, 2), (0, 0, 1), (0, 1, 0), (0, 1, 1), (3, 3, 3)]
@@ -24,7 +24,7 @@ def _estimates(act, x):
 
 
 def _kernel_values(act, C):
-    code = ACTIVATIONS[act]
+    code = ACTIVATIONS[act].code
     vals = [kernels.i2(code, C[a, a], C[b, b], C[a, b]) for a, b in PAIRS]
     vals += [kernels.j2(code, C[a, a], C[b, b], C[a, b]) for a, b in PAIRS]
     vals += [kernels.i3(code, C[a, a], C[b, b], C[c, c], C[a, b], C[a, c], C[b, c]) for a, b, c in TRIPLES]

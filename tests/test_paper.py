@@ -4,7 +4,7 @@ import os
 import numpy as np
 
 from odetheory.cli import main
-from odetheory.degeneracy import degeneracy, flip_images, report
+from odetheory.experiments.degeneracy import degeneracy, flip_images, report
 
 
 def test_flip_images_enumerate_sign_flips():

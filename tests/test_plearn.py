@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from odetheory.plearn_formulas import p_learn_as_printed, p_learn_sign_count, wilson_interval
+from odetheory.experiments.plearn_formulas import p_learn_as_printed, p_learn_sign_count, wilson_interval
 
 
 @pytest.mark.parametrize("K,M,expected", [(2, 2, 1 / 4), (3, 2, 4 / 8), (4, 2, 11 / 16), (8, 2, 247 / 256),
@@ -32,7 +32,7 @@ def test_wilson_interval(k, n, low, high):
 def test_plearn_ode_follows_the_sign_count_rule_trial_by_trial(tmp_path, capsys):
     """Each trial: learned iff at least M entries of F are positive (≥ 95 % of trials);
     the exceptions are listed with their F. Runs on the sweep engine (serial here)."""
-    from odetheory.plearn import plearn
+    from odetheory.experiments.plearn import plearn
     trials_file = tmp_path / "trials.csv"
     result = plearn(Ks=[2, 3, 4], M=2, trials=8, method="ode", t_max=3000.0, results_path=str(trials_file),
                     scheduler="serial", progress=False)
@@ -55,7 +55,7 @@ def test_plearn_simulation_agrees_with_the_ode_trial_by_trial(tmp_path):
     """--method both on the reduced sampler (N = 500): each trial's simulation and ODE,
     from the same finite-N initial condition, reach the same outcome (≥ 11 of 12), and
     both follow the sign-count rule."""
-    from odetheory.plearn import plearn
+    from odetheory.experiments.plearn import plearn
     result = plearn(Ks=[2, 3], M=2, trials=6, method="both", t_max=3000.0, results_path=str(tmp_path / "t.csv"),
                     scheduler="serial", progress=False)
     rows = {(r["method"], r["K"], r["seed"]): r for r in result.rows}

@@ -11,7 +11,8 @@ from test_simulate import reference_step
 
 import simulate as sim
 from odetheory import integrate
-from odetheory.activations import activation_code, rule_code
+from odetheory.integrals.activations import activation_code
+from odetheory.rules import rule_code
 from odetheory.errors import InputError
 from odetheory.initial import draw_network
 from simulate import simulate as run

@@ -24,7 +24,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from odetheory.relu_i4 import orthant2, orthant3, relu_i4
+from odetheory.integrals.relu_i4 import orthant2, orthant3, relu_i4
 
 TOL = 1e-10
 

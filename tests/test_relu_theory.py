@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from odetheory import State, draw_network, integrate
-from odetheory.compare import compare
+from odetheory.experiments.compare import compare
 
 # As for erf (test_simulate.py), the simulation fluctuates around the ODE by c/√N.
 # Measured for ReLU DFA at N = 2000, η = 0.5, α ≤ 30, seeds 0–3: largest relative gap

@@ -8,10 +8,11 @@ from gaussian import g, g_prime
 
 import simulate as sim
 from odetheory import integrate
-from odetheory.activations import DFA, ERF, activation_code, rule_code
+from odetheory.integrals.activations import ERF, activation_code
+from odetheory.rules import DFA, rule_code
 from odetheory.errors import InputError
 from odetheory.initial import draw_network
-from odetheory.solvers import NONFINITE, STATUS_MESSAGES
+from odetheory.status import NONFINITE, STATUS_MESSAGES
 from simulate import simulate as run
 from simulate.sgd import sgd_steps
 

@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from cli_runner import run_cli
-from odetheory.engine import columns, read_results, run_points
+from odetheory.sweep.engine import run_points
+from odetheory.sweep.store import columns, read_results
 from odetheory.errors import InputError
-from odetheory.measure import MEASUREMENTS, measure_point, normalise, point_key
-from odetheory.sweep import load_spec, parse_spec
+from odetheory.sweep.measure import MEASUREMENTS, measure_point, normalise, point_key
+from odetheory.sweep.spec import load_spec, parse_spec
 
 DASK = [sys.executable, "-m", "dask"]  # the `dask` command of this environment
 # slow enough to kill part-way (about 0.1-0.3 s per point), small enough for CI
@@ -148,7 +149,7 @@ def test_diverged_point_and_normalised_keys():
 # --------------------------------------------------------------------------- serial engine
 
 def test_serial_results_file_resume_and_failures(tmp_path, monkeypatch):
-    import odetheory.engine as engine
+    import odetheory.sweep.tasks as engine
     real = engine.measure_point
 
     def flaky(p):
@@ -207,7 +208,7 @@ def test_cli_serial_run_and_heat_map(tmp_path, capsys):
 
 
 def test_map_parallel_keeps_order_and_raises():
-    from odetheory.parallel import map_parallel
+    from odetheory.experiments.parallel import map_parallel
 
     def f(x):
         if x == (3, "boom"):
@@ -308,11 +309,11 @@ def test_existing_scheduler_runs_the_grid_and_warms_each_worker_once(dask_cluste
     got = read_results(tmp_path / "spec.csv")
     assert len(got) == len(points) and all(same(serial[r["key"]], r) for r in got)
     # once per worker process, however many tasks it ran
-    assert set(client.run(lambda: __import__("odetheory.measure").measure.warm_count()).values()) == {1}
+    assert set(client.run(lambda: __import__("odetheory.sweep.measure").sweep.measure.warm_count()).values()) == {1}
     address = client.scheduler.address
     again = run_points([{**p, "seed": 5} for p in points], scheduler=address, progress=False)
     assert again.stats.n_tasks > 1
-    assert set(client.run(lambda: __import__("odetheory.measure").measure.warm_count()).values()) == {1}
+    assert set(client.run(lambda: __import__("odetheory.sweep.measure").sweep.measure.warm_count()).values()) == {1}
 
 
 def test_killed_worker_loses_no_point(dask_cluster, tmp_path):

@@ -7,9 +7,9 @@ import pytest
 import sympy as sp
 
 from gaussian import random_covariance
-from odetheory import symbolic as S
-from odetheory import kernels
-from odetheory.activations import ACTIVATIONS
+from odetheory.integrals import symbolic as S
+from odetheory.integrals import kernels
+from odetheory.integrals.activations import ACTIVATIONS
 
 PATTERNS3 = [(0, 1, 2), (0, 0, 1), (0, 1, 1), (0, 1, 0), (0, 0, 0)]
 PATTERNS4 = [(0, 1, 2, 3), (0, 0, 1, 2), (0, 1, 2, 2), (0, 1, 0, 1), (0, 0, 1, 1), (0, 1, 1, 2),
@@ -93,7 +93,7 @@ def test_derived_forms_match_theory(act):
 
 @pytest.mark.parametrize("act", list(ACTIVATIONS))
 def test_kernels_match_derivation(act):
-    code = ACTIVATIONS[act]
+    code = ACTIVATIONS[act].code
     i2, j2, i3 = S.numeric(S.i2(act)), S.numeric(S.j2(act)), S.numeric(S.i3(act))
     i4 = S.numeric(S.i4(act)) if act != "relu" else None
     for C in covariances():
@@ -110,7 +110,7 @@ def test_kernels_match_derivation(act):
 
 @pytest.mark.parametrize("act", list(ACTIVATIONS))
 def test_symmetries(act):
-    code = ACTIVATIONS[act]
+    code = ACTIVATIONS[act].code
     for C in covariances():
         assert kernels.i2(code, C[0, 0], C[1, 1], C[0, 1]) == kernels.i2(code, C[1, 1], C[0, 0], C[1, 0])
         base = kernels.i4(code, C, 0, 1, 2, 3)

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError, check_integer, check_number
-from .initial import draw_network
-from .io import atomic_write
+from ..errors import InputError, check_integer, check_number
+from ..initial import draw_network
+from ..io import atomic_write
+from ..sweep.engine import run_points
 from .plearn_formulas import p_learn_as_printed, p_learn_sign_count, wilson_interval
 
 METHODS = ("sim", "ode")
@@ -158,7 +159,6 @@ def plearn(Ks=range(2, 9), M=2, trials=50, method="sim", N=500, eta=0.1, sigma0=
     sampler: reduced (default; the same SGD chain at a cost independent of N) or full
     (N-dimensional weights and inputs), see ``simulate.simulate``.
     """
-    from .engine import run_points
     Ks = [check_integer("K", K, lowest=1) for K in Ks]
     M = check_integer("M", M, lowest=1)
     if not Ks:

@@ -13,9 +13,10 @@ import time
 
 import numpy as np
 
-from .initial import draw_network
-from .ode import integrate, pack, problem_tuple
-from .rhs import derivatives
+from ..initial import draw_network
+from ..ode.integrate import integrate
+from ..ode.problem import make_problem, pack
+from ..ode.rhs import derivatives
 
 
 def _timed(fn, repeat=1):
@@ -28,11 +29,11 @@ def _timed(fn, repeat=1):
 
 def _rhs_cost(K, activation="erf", seconds=0.3):
     st = draw_network(K, K, N=500, sigma0=0.5, seed=1).state()
-    P, y = problem_tuple(st, activation, "dfa", 0.5, 0.5, 0.0, True), pack(st)
-    derivatives(y, P)
+    P, y = make_problem(st, activation, "dfa", 0.5, 0.5, 0.0, True), pack(st)
+    derivatives(0.0, y, P)
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        derivatives(y, P)
+        derivatives(0.0, y, P)
         n += 1
     return (time.perf_counter() - start) / n
 

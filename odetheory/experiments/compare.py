@@ -5,14 +5,15 @@ simulation and the ODE from exactly that simulation's initial overlaps, on the
 simulation's output times, and measures the gaps. THEORY.md §5: the gap shrinks
 like N^(−1/2).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from simulate import simulate
 
-from .errors import InputError
-from .initial import check_sizes, draw_network
-from .io import atomic_write
-from .ode import integrate
+from ..errors import InputError
+from ..initial import check_sizes, draw_network
+from ..io import atomic_write
+from ..ode.integrate import integrate
 from .parallel import map_parallel
 
 BLOCKS = ("Q", "R", "v")
@@ -179,7 +180,6 @@ def simulate_and_integrate(net, seed, t_max, times=None, rtol=1e-8, atol=1e-10, 
     """(simulation, ODE) of network `net` on the simulation's output times, the ODE started
     from the simulation's own initial order parameters. If the ODE stops early, the
     simulation is cut to the common times. run_kw: activation, rule, eta, ... of simulate."""
-    from simulate import simulate
     sim = simulate(net, t_max=t_max, times=times, seed=seed, sampler=sampler, **run_kw)
     ode = integrate(net.state(), t_max=sim.t[-1], times=sim.t, n_times=0, rtol=rtol, atol=atol, **run_kw)
     if len(ode.t) < len(sim.t):
@@ -188,6 +188,5 @@ def simulate_and_integrate(net, seed, t_max, times=None, rtol=1e-8, atol=1e-10, 
 
 
 def _truncate(traj, n):
-    from dataclasses import replace
     return replace(traj, t=traj.t[:n], eg=traj.eg[:n], cos_vF=traj.cos_vF[:n], Q=traj.Q[:n], R=traj.R[:n],
                    v=traj.v[:n])

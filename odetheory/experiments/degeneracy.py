@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError, check_integer
-from .initial import draw_network
-from .ode import integrate
+from ..errors import InputError, check_integer
+from ..initial import draw_network
+from ..ode.integrate import integrate
 from .parallel import map_parallel
 
 

@@ -10,7 +10,7 @@ A spec is a small TOML (or JSON) file::
     eta = {start = 0.1, stop = 5.0, num = 20, scale = "log"}   # a range
     seed = {start = 0, stop = 19, num = 20}
 
-``[grid]`` takes any option of ``odetheory.measure.OPTIONS`` (those of ``integrate``
+``[grid]`` takes any option of ``odetheory.sweep.measure.OPTIONS`` (those of ``integrate``
 and ``simulate``, ``-`` or ``_`` in names; ``fix_second_layer`` as in the CLI), and
 ``method`` = "ode" or "sim". A range {start, stop, num, scale} holds num values from
 start to stop inclusive, evenly spaced (scale = "lin", default) or geometrically
@@ -29,8 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
-from .measure import MEASUREMENT_INFO, MEASUREMENTS, OPTIONS, check_option
+from ..errors import InputError
+from ..io import atomic_write, check_writable
+from .engine import run_points
+from .store import columns
+from .measure import MEASUREMENTS, MEASUREMENT_INFO, OPTIONS, check_option, normalise
 
 MAX_POINTS = 10_000_000
 RANGE_KEYS = ("start", "stop", "num", "scale")
@@ -167,7 +170,6 @@ def parse_spec(data, source="spec"):
         raise InputError(f"{source}: grid: {spec.size} points, more than {MAX_POINTS}")
     # cross-option checks (dt needed by rk4/euler, ...) on one point per combination of
     # the options involved: cheap, and before any work
-    from .measure import normalise
     probe = {k: v for k, v in grid.items() if k in ("method", "integrator", "dt")}
     for combo in itertools.product(*probe.values()):
         try:
@@ -235,7 +237,6 @@ def heat_map(rows, x, y, z, path, overwrite=False, title=None):
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
-    from .io import atomic_write
     rows = [r for r in rows if r.get("status") != "unfinished"]
     if not rows:
         raise InputError("nothing to plot: no finished points")
@@ -308,8 +309,6 @@ def _interrupt(signum, frame):
 
 def main(args):
     """``odetheory sweep`` (args from the parser in odetheory.cli); returns the exit code."""
-    from .engine import columns, run_points
-    from .io import check_writable
     spec = load_spec(args.spec)
     results = args.results or default_results(args.spec)
     if os.path.abspath(results) == os.path.abspath(args.spec):

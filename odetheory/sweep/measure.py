@@ -28,8 +28,12 @@ import threading
 import time
 
 import numpy as np
+from simulate import simulate
 
-from .errors import InputError, check_integer, check_number
+from ..errors import InputError, check_integer, check_number
+from ..initial import draw_network
+from ..ode.integrate import integrate
+from ..plateaus import plateau
 
 # name: (kind, default, choices or lowest value, strict lower bound)
 OPTIONS = {
@@ -132,20 +136,16 @@ def point_key(point):
 
 def run_point(p):
     """The Trajectory of one normalised point."""
-    from .initial import draw_network
     net = draw_network(p["K"], p["M"], p["N"], p["sigma0"], p["seed"], p["teacher_second_layer"], p["feedback"])
     common = dict(activation=p["activation"], rule=p["rule"], eta=p["eta"], eta_v=p["eta_v"], sigma=p["sigma"],
                   t_max=p["t_max"], train_second_layer=p["train_second_layer"])
     if p["method"] == "sim":
-        from simulate import simulate
         return simulate(net, seed=p["seed"], sampler=p["sampler"], **common)
-    from .ode import integrate
     return integrate(net.state(), method=p["integrator"], rtol=p["rtol"], atol=p["atol"], dt=p["dt"], **common)
 
 
 def measurements(traj, threshold=1e-3):
     """Measurements of a Trajectory (see the module docstring) with status and error."""
-    from .plateaus import plateau
     out = dict.fromkeys(MEASUREMENTS, math.nan)
     out["n_positive_F"] = int(np.sum(traj.F > 0))
     out["learned"] = False

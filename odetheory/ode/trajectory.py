@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .activations import activation_code
-from .io import atomic_write
+from ..integrals.activations import activation_code
+from ..io import atomic_write
+from ..state import State
 from .rhs import covariance, error_weights, generalisation_error
 
 
@@ -95,5 +96,4 @@ class Trajectory:
 
     def final_state(self):
         """Order parameters at the last output time, as an (unchecked) State."""
-        from .state import State
         return State(Q=self.Q[-1], R=self.R[-1], T=self.T, A=self.A, v=self.v[-1], F=self.F)

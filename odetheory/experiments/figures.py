@@ -10,11 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .initial import draw_network
-from .io import atomic_write
+from ..errors import InputError
+from ..initial import draw_network
+from ..io import atomic_write
+from ..plateaus import plateau
 from .compare import simulate_and_integrate
 from .parallel import map_parallel
-from .plateaus import plateau
+from .plearn import plearn
 
 FIGURES = ("fig2", "fig3a", "fig3b", "fig4")
 COLORS = {"erf": "tab:blue", "relu": "tab:orange"}
@@ -139,7 +141,6 @@ def fig4(out_dir, quick=False, overwrite=False, plearn_result=None):
     (the ODE from finite-N initial conditions, 50 trials per K, α ≤ 3000; --quick: 8 trials
     per K up to K = 5). The trials are the points of `odetheory plearn --method ode`."""
     import matplotlib.pyplot as plt
-    from .plearn import plearn
     s = Setting.paper(quick)
     rng = np.random.default_rng(4)
     magnitudes = np.abs(rng.standard_normal(3)) + 0.5
@@ -170,7 +171,6 @@ def make_figures(out_dir="figures", only=None, quick=False, overwrite=False):
     """Write the requested figures (default: all) into out_dir; returns their paths."""
     import matplotlib
     matplotlib.use("Agg")
-    from .errors import InputError
     names = list(FIGURES) if not only else list(only)
     unknown = [n for n in names if n not in FIGURES]
     if unknown:

@@ -1,0 +1,1 @@
+"""Experiments built on the ODE and the simulators: compare, P(learn), degeneracy, figures, benchmark."""

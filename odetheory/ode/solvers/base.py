@@ -1,0 +1,65 @@
+"""What every solver shares: the calling convention, compiled per problem type, and status checks.
+
+A solver takes the right-hand side the way ``scipy.integrate`` takes ``fun``:
+
+    fun(t, y, args) -> dy/dt        t float, y (n,) float64 contiguous, args any
+                                    numba-typeable value (e.g. a NamedTuple)
+    check(y, args, tol) -> status   after every accepted step: SUCCESS, or the code
+                                    that stops the run (``odetheory.status``)
+
+``fun`` and ``check`` are numba-compiled functions. They reach the compiled solver as
+first-class function values (``numba.types.FunctionType``), so one compiled solver
+serves every right-hand side with the same argument types, and numba's on-disk cache
+keeps it (a solver typed by the identity of the function it calls could not be cached).
+``compiled(impl, args)`` compiles ``impl`` once per type of ``args``.
+"""
+import math
+
+import numpy as np
+from numba import njit, typeof, types
+
+from ...status import BLOWUP, NONFINITE, SUCCESS
+
+_f8, _i8, _vec = types.float64, types.int64, types.float64[::1]
+
+
+def function_types(args_type):
+    """(fun type, check type) for a problem whose args have numba type `args_type`."""
+    return (types.FunctionType(_vec(_f8, _vec, args_type)),
+            types.FunctionType(_i8(_vec, args_type, _f8)))
+
+
+_COMPILED = {}
+
+
+def compiled(impl, arg_kinds, args):
+    """``impl`` compiled for the type of ``args``.
+
+    arg_kinds: the numba types of impl's arguments, with the strings "fun", "check"
+    and "args" standing for the function and problem types."""
+    args_type = typeof(args)
+    key = (impl, args_type)
+    if key not in _COMPILED:
+        fun_t, check_t = function_types(args_type)
+        kinds = {"fun": fun_t, "check": check_t, "args": args_type}
+        sig = tuple(kinds.get(k, k) if isinstance(k, str) else k for k in arg_kinds)
+        _COMPILED[key] = njit(sig, cache=True, nogil=True)(impl)
+    return _COMPILED[key]
+
+
+@njit(cache=True)
+def finite_check(y, args, tol):
+    """The default check: every |y_i| < BLOWUP (NaN fails too)."""
+    for x in y:
+        if not abs(x) < BLOWUP:
+            return NONFINITE
+    return SUCCESS
+
+
+@njit(cache=True)
+def rms(x):
+    return math.sqrt(np.mean(x * x))
+
+
+VECTOR, MATRIX, BOOLS = _vec, types.float64[:, ::1], types.boolean[::1]
+FLOAT, INT = _f8, _i8
