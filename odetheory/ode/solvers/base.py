@@ -11,9 +11,15 @@ A solver takes the right-hand side the way ``scipy.integrate`` takes ``fun``:
 first-class function values (``numba.types.FunctionType``), so one compiled solver
 serves every right-hand side with the same argument types, and numba's on-disk cache
 keeps it (a solver typed by the identity of the function it calls could not be cached).
-``compiled(impl, args)`` compiles ``impl`` once per type of ``args``.
+``compiled(impl, arg_kinds, args)`` compiles ``impl`` once per type of ``args``, as a
+copy of its own name: numba keeps one cache index per function and unpickles every
+signature in it, so a problem type defined in a test or a notebook must not share the
+index of the project's own ``Problem``. The solvers' inner helpers are compiled into
+the solver (no cache of their own, for the same reason).
 """
 import math
+import re
+import types as pytypes
 
 import numpy as np
 from numba import njit, typeof, types
@@ -43,11 +49,16 @@ def compiled(impl, arg_kinds, args):
         fun_t, check_t = function_types(args_type)
         kinds = {"fun": fun_t, "check": check_t, "args": args_type}
         sig = tuple(kinds.get(k, k) if isinstance(k, str) else k for k in arg_kinds)
-        _COMPILED[key] = njit(sig, cache=True, nogil=True)(impl)
+        cls = type(args)
+        tag = re.sub(r"\W", "_", f"{cls.__module__}.{cls.__qualname__}")
+        copy = pytypes.FunctionType(impl.__code__, impl.__globals__, impl.__name__, impl.__defaults__,
+                                    impl.__closure__)
+        copy.__qualname__ = f"{impl.__qualname__}__{tag}"
+        _COMPILED[key] = njit(sig, cache=True, nogil=True)(copy)
     return _COMPILED[key]
 
 
-@njit(cache=True)
+@njit  # no cache: it is compiled for the argument types of foreign problems (see above)
 def finite_check(y, args, tol):
     """The default check: every |y_i| < BLOWUP (NaN fails too)."""
     for x in y:
@@ -56,7 +67,7 @@ def finite_check(y, args, tol):
     return SUCCESS
 
 
-@njit(cache=True)
+@njit
 def rms(x):
     return math.sqrt(np.mean(x * x))
 

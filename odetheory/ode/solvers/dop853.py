@@ -31,7 +31,7 @@ _POWER = INTERPOLATOR_POWER
 _SAFETY, _MIN_FACTOR, _MAX_FACTOR, _EXPONENT = 0.9, 0.2, 10.0, -1.0 / 8.0
 
 
-@njit(cache=True)
+@njit
 def _initial_step(fun, t, y, f, args, rtol, atol):
     """Starting step from the size of y, f and a trial Euler step (Hairer's recipe)."""
     scale = atol + np.abs(y) * rtol
@@ -46,7 +46,7 @@ def _initial_step(fun, t, y, f, args, rtol, atol):
     return min(100.0 * h0, h1)
 
 
-@njit(cache=True)
+@njit
 def _step(fun, t, y, f, h, args, rtol, atol, Ks):
     """One DOP853 step of size h; returns (y_new, f_new, error norm)."""
     Ks[0] = f
@@ -76,7 +76,7 @@ def _step(fun, t, y, f, h, args, rtol, atol, Ks):
     return y_new, f_new, err
 
 
-@njit(cache=True)
+@njit
 def _dense_coefficients(fun, t, y_old, f_old, y_new, f_new, h, args, Ks):
     """Coefficients (7, ny) of the 7th-order interpolant over the last step.
 
@@ -99,7 +99,7 @@ def _dense_coefficients(fun, t, y_old, f_old, y_new, f_new, h, args, Ks):
     return Fd
 
 
-@njit(cache=True)
+@njit
 def _dense_value(Fd, y_old, x):
     """Interpolant at the fraction x in [0, 1] of the step."""
     y = np.zeros_like(y_old)
