@@ -4,13 +4,16 @@ Every subcommand turns its options into one API call; bad input ends with a
 one-line error on stderr and exit code 2, a diverged run with exit code 3.
 """
 import argparse
+import signal
 import sys
+import threading
 
 import numpy as np
 
 from .errors import InputError
+from .status import INTERRUPTED
 
-EXIT_INPUT, EXIT_DIVERGED = 2, 3
+EXIT_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,6 +98,8 @@ def _output_options(p, default_out):
     g.add_argument("--save-init", metavar="FILE.npz", default=None,
                    help="write the initial order parameters used, in the --init format")
     g.add_argument("--force", action="store_true", help="overwrite existing output files")
+    g.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (by default one appears on a terminal for runs longer than 2 s)")
 
 
 def _csv_and_png(p, stem, csv_help, png_help):
@@ -173,7 +178,7 @@ def cmd_integrate(args):
                      sigma=args.sigma, t_max=args.t_max, times=args.times,
                      n_times=args.n_times, method=args.method,
                      rtol=args.rtol, atol=args.atol, dt=args.dt, train_second_layer=not args.fix_second_layer,
-                     eta2_terms=not args.drop_eta2_terms)
+                     eta2_terms=not args.drop_eta2_terms, progress=not args.no_progress)
     label = (f"ODE {args.activation} {args.rule.upper()}  K={state.K} M={state.M}  eta={args.eta:g}  "
              f"t_max={args.t_max:g}  ({args.method})")
     return _report_and_write(traj, args, label)
@@ -188,7 +193,7 @@ def _report_and_write(traj, args, label, extra=()):
     print("  wrote " + ", ".join(written))
     if not traj.success:
         print(f"odetheory: {traj.message}", file=sys.stderr)
-        return EXIT_DIVERGED
+        return EXIT_INTERRUPTED if traj.status == INTERRUPTED else EXIT_DIVERGED
     return 0
 
 
@@ -204,7 +209,8 @@ def cmd_simulate(args):
     net = draw_network(args.K, args.M, args.N, args.sigma0, args.seed, args.teacher_second_layer, args.feedback)
     if args.save_init:
         _save_init(net.state(), args.save_init, args.force)
-    traj = simulate(net, seed=args.seed, mc_test=args.mc_test, sampler=args.sampler, **_run_options(args))
+    traj = simulate(net, seed=args.seed, mc_test=args.mc_test, sampler=args.sampler, progress=not args.no_progress,
+                    **_run_options(args))
     label = (f"SGD {args.activation} {args.rule.upper()}  N={args.N} K={args.K} M={args.M}  eta={args.eta:g}  "
              f"t_max={args.t_max:g}  seed={args.seed}")
     extra = []
@@ -417,14 +423,26 @@ def build_parser():
     return parser
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM stops a run like Ctrl-C: rows so far are written
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         return args.func(args)
     except InputError as exc:
         print(f"odetheory: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except KeyboardInterrupt:  # outside a run that keeps its rows (start-up, writing)
+        print("odetheory: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

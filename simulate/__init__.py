@@ -11,13 +11,14 @@ import math
 import time as _time
 
 import numpy as np
+from tqdm import tqdm
 
 from odetheory.integrals.activations import activation_code
 from odetheory.rules import rule_code
 from odetheory.errors import InputError, check_integer, check_number
 from odetheory.initial import STREAMS, Network, random_streams
 from odetheory.ode.times import output_times
-from odetheory.status import BLOWUP, NONFINITE, STATUS_MESSAGES, SUCCESS
+from odetheory.status import BLOWUP, INTERRUPTED, NONFINITE, STATUS_MESSAGES, SUCCESS
 from odetheory.ode.trajectory import Trajectory
 
 from .reduced import coordinates, reduced_steps
@@ -148,7 +149,7 @@ def _check(network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test, s
 
 
 def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.0, t_max=100.0,
-             times=None, train_second_layer=True, seed=0, mc_test=0, sampler="full"):
+             times=None, train_second_layer=True, seed=0, mc_test=0, sampler="full", progress=False):
     """Online SGD of ``network`` (``odetheory.initial.Network``, sizes K, M, N) up to α = t_max.
 
     activation: erf, linear or relu; rule: bp, dfa or sign. eta, eta_v: learning rates
@@ -163,7 +164,9 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
     n test inputs drawn once from ``test_stream(seed)``, and its standard error
     ``traj.eg_mc_se``. Returns a Trajectory; a run whose error becomes non-finite, or
     whose Q, R or v exceed ``odetheory.status.BLOWUP`` at an output time, stops with
-    status NONFINITE (1) and keeps the rows recorded until then (as the ODE does).
+    status NONFINITE (1) and keeps the rows recorded until then (as the ODE does); so does
+    a run interrupted by Ctrl-C (status INTERRUPTED). progress: a progress bar in t on
+    stderr (on a terminal, for runs longer than 2 s).
     """
     act, rl, eta, eta_v, sigma, t_max, seed, mc_test = _check(
         network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test, sampler)
@@ -176,33 +179,45 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
 
     start = _time.perf_counter()
     chain = SAMPLERS[sampler](network, random_streams(seed)["data"], params, int(steps[-1]))
-    Q, R, V, eg_mc, eg_mc_se = [], [], [], [], []
+    rows = []  # (q, r, v, eg_mc, eg_mc_se) per output time
     done, status = 0, SUCCESS
-    for target in steps:
-        while done < target and status == SUCCESS:
-            k, stopped = chain.advance(target - done)
-            done += k
-            if stopped:
+    bar = tqdm(total=float(t_max), disable=None if progress else True, delay=2.0, unit="α",
+               bar_format="{l_bar}{bar}| t = {n:.4g} of {total:.4g} [{elapsed}<{remaining}]")
+    try:
+        for target in steps:
+            while done < target and status == SUCCESS:
+                k, stopped = chain.advance(target - done)
+                done += k
+                bar.update(done / N - bar.n)
+                if stopped:
+                    status = NONFINITE
+            if status != SUCCESS:
+                break
+            q, r, v = chain.order_parameters()
+            if not all(np.all(np.abs(x) < BLOWUP) for x in (q, r, v)):  # also catches NaN
                 status = NONFINITE
-        if status != SUCCESS:
-            break
-        q, r, v = chain.order_parameters()
-        if not all(np.all(np.abs(x) < BLOWUP) for x in (q, r, v)):  # also catches NaN
-            status = NONFINITE
-            break
-        Q.append(q)
-        R.append(r)
-        V.append(v)
-        if mc_test:
-            h = half_squared_errors(local_fields(X_test, chain.W), v, y_test, act)
-            eg_mc.append(h.mean())
-            eg_mc_se.append(h.std(ddof=1) / math.sqrt(mc_test) if mc_test > 1 else np.nan)
+                break
+            mc = (np.nan, np.nan)
+            if mc_test:
+                h = half_squared_errors(local_fields(X_test, chain.W), v, y_test, act)
+                mc = (h.mean(), h.std(ddof=1) / math.sqrt(mc_test) if mc_test > 1 else np.nan)
+            rows.append((q, r, v, *mc))
+    except KeyboardInterrupt:  # Ctrl-C: keep the rows recorded so far
+        status = INTERRUPTED
+    finally:
+        bar.close()
     wall = _time.perf_counter() - start
 
     message = STATUS_MESSAGES[status]
-    if status != SUCCESS:
+    t_last = steps[len(rows) - 1] / N if rows else 0.0
+    if status == INTERRUPTED:
+        message = f"interrupted at t = {t_last:.6g}"
+    elif status != SUCCESS:
         message = f"stopped at t = {done / N:.6g}: {message}"
-    n_out = len(Q)
+    n_out = len(rows)
+    Q, R, V, eg_mc, eg_mc_se = (list(x) for x in zip(*rows)) if rows else ([], [], [], [], [])
+    if not mc_test:
+        eg_mc, eg_mc_se = [], []
     K, M = network.W.shape[0], network.B.shape[0]
     settings = dict(activation=activation, rule=rule, eta=eta, eta_v=eta_v, sigma=sigma, t_max=t_max,
                     train_second_layer=train_second_layer, seed=seed, mc_test=mc_test, N=N,

@@ -180,6 +180,16 @@ def test_monte_carlo_test_error_matches_exact():
     z = (traj.eg_mc[pick] - traj.eg[pick]) / traj.eg_mc_se[pick]
     assert np.max(np.abs(z)) < 4.0, z
     assert traj.eg[-1] < 0.5 * traj.eg[0]  # it learned, so the check covered a range of ε_g
+    # the standard error itself: not inflated (z of order 1, not ≈ 0) ...
+    assert np.mean(z ** 2) > 0.05, z
+    # ... and equal to std/√n of the half squared errors, recomputed here at t = 0 from the
+    # initial weights and the same test inputs with numpy
+    from scipy.special import erf
+    X = sim.test_stream(2).standard_normal((20_000, net.N))
+    g = lambda h: erf(h / np.sqrt(2.0))
+    h = 0.5 * (g(X @ net.W.T / np.sqrt(net.N)) @ net.v - g(X @ net.B.T / np.sqrt(net.N)) @ net.A) ** 2
+    assert traj.eg_mc[0] == pytest.approx(h.mean(), rel=1e-10)
+    assert traj.eg_mc_se[0] == pytest.approx(h.std(ddof=1) / np.sqrt(len(h)), rel=1e-10)
 
 
 def test_divergence_stops_with_status():

@@ -1,7 +1,7 @@
 """P(learn): how often a ReLU student learns its teacher under DFA (THEORY.md §6, paper Fig. 4).
 
 Trials are independent (teacher, student and feedback F ~ N(0,1) drawn from the
-trial's seed); each is one point of a sweep run by ``engine.run_points``, so plearn
+trial's seed, ``trial_seed``); each is one point of a sweep run by ``engine.run_points``, so plearn
 resumes and scales exactly like ``odetheory sweep``. A trial counts as learned
 when its final ε_g is below ``threshold``.
 """
@@ -27,14 +27,22 @@ DEFAULT_THRESHOLD, DEFAULT_T_MAX = 1e-3, 3000.0
 ODE_INTEGRATOR, ODE_RTOL, ODE_ATOL = "lsoda", 1e-5, 1e-7
 
 
-def trial_points(Ks, M, trials, methods, N, eta, sigma0, t_max, threshold, sampler="reduced"):
-    """One sweep point (dict) per method, K and trial; the trial index is the seed."""
+def trial_seed(seed, K, trial):
+    """The seed of trial `trial` at student size K: its own stream for every (seed, K, trial), so
+    that trials at different K never share their draws (with seed = trial, the feedback F of
+    a K + 1 trial would extend that of the K trial by one entry). A 32-bit integer."""
+    return int(np.random.SeedSequence([int(seed), int(K), int(trial)]).generate_state(1)[0])
+
+
+def trial_points(Ks, M, trials, methods, N, eta, sigma0, t_max, threshold, sampler="reduced", seed=0):
+    """One sweep point (dict) per method, K and trial, with the seed ``trial_seed(seed, K, trial)``
+    (the same for both methods, so the simulation and the ODE of a trial start alike)."""
     points = []
     for method in methods:
         for K in Ks:
             for trial in range(trials):
                 p = dict(method=method, activation="relu", rule="dfa", K=int(K), M=int(M), N=int(N),
-                         seed=int(trial), eta=float(eta), sigma0=float(sigma0), t_max=float(t_max),
+                         seed=trial_seed(seed, K, trial), eta=float(eta), sigma0=float(sigma0), t_max=float(t_max),
                          teacher_second_layer="ones", feedback="gaussian", threshold=float(threshold))
                 if method == "sim":
                     p.update(sampler=sampler)
@@ -151,13 +159,14 @@ class PlearnResult:
 
 def plearn(Ks=range(2, 9), M=2, trials=50, method="sim", N=500, eta=0.1, sigma0=1e-2, t_max=DEFAULT_T_MAX,
            threshold=DEFAULT_THRESHOLD, results_path=None, scheduler=None, workers=None, progress=True,
-           sampler="reduced"):
+           sampler="reduced", seed=0):
     """Run the P(learn) trials (method sim, ode or both) and return a PlearnResult.
 
     Ks: student sizes (each >= M); trials per K; N, eta, sigma0, t_max as for simulate;
     results_path: CSV of finished trials, kept and reused when the command runs again.
     sampler: reduced (default; the same SGD chain at a cost independent of N) or full
-    (N-dimensional weights and inputs), see ``simulate.simulate``.
+    (N-dimensional weights and inputs), see ``simulate.simulate``. seed: the base seed; trial
+    i at size K runs with ``trial_seed(seed, K, i)``.
     """
     Ks = [check_integer("K", K, lowest=1) for K in Ks]
     M = check_integer("M", M, lowest=1)
@@ -170,6 +179,7 @@ def plearn(Ks=range(2, 9), M=2, trials=50, method="sim", N=500, eta=0.1, sigma0=
     methods = list(METHODS) if method == "both" else [method]
     if any(m not in METHODS for m in methods):
         raise InputError(f"unknown method {method!r}; choose sim, ode or both")
-    points = trial_points(Ks, M, trials, methods, N, eta, sigma0, t_max, threshold, sampler)
+    check_integer("seed", seed, lowest=0)
+    points = trial_points(Ks, M, trials, methods, N, eta, sigma0, t_max, threshold, sampler, seed)
     rows = run_points(points, results_path=results_path, scheduler=scheduler, workers=workers, progress=progress)
     return PlearnResult(rows=rows, M=M, threshold=threshold)

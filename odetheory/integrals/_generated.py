@@ -33,7 +33,7 @@ def i2_erf(C_aa, C_bb, C_ab):
     """E[g(a) g(b)], g = erf."""
     P_a = C_aa + 1
     P_b = C_bb + 1
-    return 2*_asin(C_ab/(_sqrt(P_a)*_sqrt(P_b)))/math.pi
+    return 2*_asin(C_ab/_sqrt(P_a*P_b))/math.pi
 
 
 @njit(cache=True)
@@ -41,7 +41,8 @@ def i2_relu(C_aa, C_bb, C_ab):
     """E[g(a) g(b)], g = relu."""
     if C_aa <= 0.0 or C_bb <= 0.0:
         return 0.0
-    return (1/4)*(2*C_ab*_asin(C_ab/(_sqrt(C_aa)*_sqrt(C_bb))) + math.pi*C_ab + 2*_sqrt(C_aa*C_bb - C_ab**2))/math.pi
+    x0 = C_aa*C_bb
+    return (1/4)*(2*C_ab*_asin(C_ab/_sqrt(x0)) + math.pi*C_ab + 2*_sqrt(-C_ab**2 + x0))/math.pi
 
 
 @njit(cache=True)
@@ -73,7 +74,7 @@ def j2_relu(C_aa, C_bb, C_ab):
     """E[g'(a) g'(b)], g = relu."""
     if C_aa <= 0.0 or C_bb <= 0.0:
         return 0.0
-    return (1/4)*(2*_asin(C_ab/(_sqrt(C_aa)*_sqrt(C_bb))) + math.pi)/math.pi
+    return (1/4)*(2*_asin(C_ab/_sqrt(C_aa*C_bb)) + math.pi)/math.pi
 
 
 @njit(cache=True)
@@ -105,8 +106,9 @@ def i3_relu(C_aa, C_bb, C_cc, C_ab, C_ac, C_bc):
     """E[g'(a) b g(c)]: the middle field b enters linearly, g = relu."""
     if C_aa <= 0.0 or C_cc <= 0.0:
         return 0.0
-    x0 = 2/math.pi
-    return (1/4)*C_bc*x0*_asin(C_ac/(_sqrt(C_aa)*_sqrt(C_cc))) + (1/4)*C_bc + (1/4)*C_ab*x0*_sqrt(C_aa*C_cc - C_ac**2)/C_aa
+    x0 = C_aa*C_cc
+    x1 = 2/math.pi
+    return (1/4)*C_bc*x1*_asin(C_ac/_sqrt(x0)) + (1/4)*C_bc + (1/4)*C_ab*x1*_sqrt(-C_ac**2 + x0)/C_aa
 
 
 @njit(cache=True)
@@ -147,9 +149,11 @@ def i4_erf(C, a, b, c, d):
     x5 = C_aa + 1
     x6 = C_ab*C_ac - C_bc*x5
     x7 = C_bd*x3
-    x8 = -C_ac*x2*x3 - C_bc*x3*x6 - C_cc
-    x9 = -C_dd + x4*(-C_ab*C_bd + C_ad*x0) + x7*(-C_ab*C_ad + C_bd*x5)
-    return 4*_asin((C_cd + x2*x4 + x6*x7)/_sqrt(x8*x9 - x8 - x9 + 1))/(math.pi**2*_sqrt(x1))
+    x8 = C_ac*x3
+    x9 = C_ab*C_bd - C_ad*x0
+    x10 = C_bc*x3
+    x11 = C_ab*C_ad - C_bd*x5
+    return 4*_asin((C_cd + x2*x4 + x6*x7)/_sqrt(C_cc + C_dd + x10*x6 + x11*x7 + x2*x8 + x4*x9 + (-C_cc - x10*x6 - x2*x8)*(-C_dd - x11*x7 - x4*x9) + 1))/(math.pi**2*_sqrt(x1))
 
 
 @njit(cache=True)

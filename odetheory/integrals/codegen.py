@@ -55,6 +55,35 @@ class _Printer(PythonCodePrinter):
     def _print_asin(self, expr):
         return f"_asin({self._print(expr.args[0])})"
 
+    def _print_Function(self, expr):
+        if expr.func == _SQRT:
+            return f"_sqrt({self._print(expr.args[0])})"
+        return super()._print_Function(expr)
+
+
+_SQRT = sp.Function("_sqrt")  # printed as the guarded square root of the generated module
+
+
+def _merge_square_roots(expr):
+    """√a·√b → √(ab) in every product (sympy splits √(ab) for positive a, b). For a = b = C_aa
+    the correlation C_ab/√(C_aa C_bb) is then exactly 1 in floating point (the square root
+    of a rounded square is exact), where √a·√a need not equal a and asin near 1 would turn
+    that rounding into an error of order 1e-8."""
+    if not expr.args:
+        return expr
+    args = [_merge_square_roots(a) for a in expr.args]
+    if not expr.is_Mul:
+        return expr.func(*args)
+    up = [a.base for a in args if a.is_Pow and a.exp == sp.Rational(1, 2)]
+    down = [a.base for a in args if a.is_Pow and a.exp == -sp.Rational(1, 2)]
+    rest = [a for a in args if not (a.is_Pow and abs(a.exp) == sp.Rational(1, 2))]
+    out = sp.Mul(*rest)
+    if up:
+        out = out * _SQRT(sp.Mul(*up))
+    if down:
+        out = out / _SQRT(sp.Mul(*down))
+    return out
+
 
 def _expression(integral, activation):
     """The derived expression; for a Gaussian-factor activation (erf) written in the shifted
@@ -77,6 +106,7 @@ def _kernel(integral, activation):
     """Source of one kernel function."""
     args, guarded = SIGNATURES[integral]
     expr, shifted = _expression(integral, activation)
+    expr = _merge_square_roots(expr)
     replacements, (reduced,) = sp.cse(expr, symbols=sp.numbered_symbols("x"), optimizations="basic")
     printer = _Printer({"fully_qualified_modules": True})
     name = f"{integral}_{activation}"

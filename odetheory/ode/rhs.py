@@ -134,7 +134,8 @@ def jacobian_without_eta2(t, y, problem):
     evaluation), while the O(η) part costs O(K³); LSODA's Newton iterations converge with
     this approximation, and the solution itself depends only on the full right-hand side."""
     p = problem
-    p0 = Problem(p.K, p.M, p.T, p.A, p.F, p.activation, p.rule, p.eta, p.eta_v, p.sigma, 0.0)
+    p0 = Problem(p.K, p.M, p.T, p.A, p.F, p.activation, p.teacher_activation, p.rule, p.eta, p.eta_v, p.sigma,
+                 0.0)
     n = y.shape[0]
     f0 = derivatives(t, y, p0)
     J = np.empty((n, n))

@@ -19,10 +19,12 @@ the solver (no cache of their own, for the same reason).
 """
 import math
 import re
+import threading
 import types as pytypes
 
 import numpy as np
 from numba import njit, typeof, types
+from tqdm import tqdm
 
 from ...status import BLOWUP, NONFINITE, SUCCESS
 
@@ -73,4 +75,44 @@ def rms(x):
 
 
 VECTOR, MATRIX, BOOLS = _vec, types.float64[:, ::1], types.boolean[::1]
-FLOAT, INT = _f8, _i8
+FLOAT, INT, BOOLEAN = _f8, _i8, types.boolean
+
+
+def new_control():
+    """The array a solver shares with its caller: [stop request (> 0 stops), current time]."""
+    return np.zeros(2)
+
+
+def run_controlled(solve, control, t_end, progress=False, poll=0.1):
+    """Run ``solve()`` (a solver call that uses ``control``) in a worker thread, so that the
+    caller's thread stays responsive: Ctrl-C (KeyboardInterrupt, or SIGTERM turned into one
+    by the CLI) sets the stop request, and the solver returns within one step with status
+    INTERRUPTED and everything computed until then. The compiled solvers release the GIL.
+    progress: show a progress bar in t (stderr, only on a terminal, after 2 s)."""
+    result, done = {}, threading.Event()
+
+    def target():
+        try:
+            result["value"] = solve()
+        except BaseException as exc:  # re-raised in the caller's thread
+            result["error"] = exc
+        finally:
+            done.set()
+
+    # wait on an Event, not Thread.join: a join interrupted by KeyboardInterrupt can leave
+    # the thread looking finished while it still runs (a known CPython problem)
+    worker = threading.Thread(target=target, daemon=True)
+    bar = tqdm(total=float(t_end), disable=None if progress else True, delay=2.0, unit="α",
+               bar_format="{l_bar}{bar}| t = {n:.4g} of {total:.4g} [{elapsed}<{remaining}]")
+    worker.start()
+    while not done.is_set():
+        try:
+            done.wait(poll)
+            bar.update(float(control[1]) - bar.n)
+        except KeyboardInterrupt:
+            control[0] = 1.0
+    worker.join()
+    bar.close()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]

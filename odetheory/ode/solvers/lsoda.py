@@ -3,7 +3,7 @@
 Near a fixed point (a plateau, or a student that has learned) an explicit step is
 limited by stability, not accuracy; LSODA switches to BDF there and takes steps set by
 accuracy alone. ``lsoda(fun, check, y0, t_out, exact, args, rtol, atol, max_steps,
-check_tol, jac=None)`` has the calling convention and return value of ``dop853``;
+check_tol, control=None, jac=None)`` has the calling convention and return value of ``dop853``;
 ``jac(t, y, args)`` (optional) gives the Jacobian for the Newton iterations — any
 approximation serves, the solution depends only on ``fun``. All output times are read
 off LSODA's interpolant except the ones marked exact (and the last), which the
@@ -11,11 +11,13 @@ integration reaches by ending a segment there. ``nfev`` counts evaluations of ``
 """
 import numpy as np
 
-from ...status import STEP_FAILURE, SUCCESS
+from ...status import INTERRUPTED, STEP_FAILURE, SUCCESS
+from .base import new_control
 
 
-def lsoda(fun, check, y0, t_out, exact, args, rtol, atol, max_steps, check_tol, jac=None):
+def lsoda(fun, check, y0, t_out, exact, args, rtol, atol, max_steps, check_tol, control=None, jac=None):
     """See the module docstring."""
+    control = new_control() if control is None else control
     from scipy.integrate import LSODA  # imported here: scipy.integrate is slow to import
 
     def rhs(t, y):
@@ -38,14 +40,17 @@ def lsoda(fun, check, y0, t_out, exact, args, rtol, atol, max_steps, check_tol, 
         solver = LSODA(rhs, t, y, float(t_out[j]), rtol=rtol, atol=atol, jac=jacobian)
         while i_out <= j:
             if steps >= max_steps:
-                return Y, i_out, nfev + solver.nfev, STEP_FAILURE, solver.t
+                return Y, i_out, nfev + solver.nfev, STEP_FAILURE, solver.t, solver.y.copy()
+            if control[0] > 0.0:
+                return Y, i_out, nfev + solver.nfev, INTERRUPTED, solver.t, solver.y.copy()
             solver.step()
             steps += 1
             if solver.status == "failed":
-                return Y, i_out, nfev + solver.nfev, STEP_FAILURE, solver.t
+                return Y, i_out, nfev + solver.nfev, STEP_FAILURE, solver.t, solver.y.copy()
+            control[1] = solver.t
             code = check(np.ascontiguousarray(solver.y), args, check_tol)
             if code != SUCCESS:
-                return Y, i_out, nfev + solver.nfev, code, solver.t
+                return Y, i_out, nfev + solver.nfev, code, solver.t, solver.y.copy()
             if i_out < j and t_out[i_out] <= solver.t:  # output times inside this step
                 dense = solver.dense_output()
                 while i_out < j and t_out[i_out] <= solver.t:
@@ -56,4 +61,4 @@ def lsoda(fun, check, y0, t_out, exact, args, rtol, atol, max_steps, check_tol, 
                 i_out = j + 1
         nfev += solver.nfev
         t, y = float(t_out[j]), Y[j].copy()
-    return Y, i_out, nfev, SUCCESS, t
+    return Y, i_out, nfev, SUCCESS, t, y
