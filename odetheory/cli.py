@@ -277,7 +277,8 @@ def cmd_sweep(args):
 
 
 def cmd_deep(args):
-    from .experiments.deep import GAUSSIAN_ONLY, OPTIONS, normalise, plot_alignment, plot_layerwise, plot_training
+    from .experiments.deep import (GAUSSIAN_ONLY, OPTIONS, normalise, plot_alignment, plot_layerwise, plot_training,
+                                   run_deep)
     from .io import atomic_write, check_writable
     for path in (args.out, args.png):
         check_writable(path, args.force)
@@ -287,7 +288,6 @@ def cmd_deep(args):
             if options[name] is not None:
                 raise InputError(f"--{name.replace('_', '-')} is an option of --dataset gaussian only")
     opts = normalise(options, label=lambda name: "--" + name.replace("_", "-"))
-    from .experiments.deep import run_deep
     result = run_deep(**opts)
     print(result.summary())
     result.to_csv(args.out, args.force)
@@ -310,7 +310,7 @@ def cmd_deep(args):
 
 
 def _add_deep_parser(sub):
-    from .experiments.deep import OPTIONS
+    from .experiments.deep_options import OPTIONS
     p = sub.add_parser("deep", help="train a deep network by BP, FA or DFA; weight and gradient alignment per epoch",
                        description="Train one fully connected network (no biases) with mini-batch SGD by BP, FA or "
                                    "DFA (THEORY.md §12) and write per recorded epoch: the training loss and accuracy, "

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from odetheory.errors import InputError, check_integer, check_number
 
@@ -286,9 +287,13 @@ def observables(net, data):
                 ga_layers=ga_layers)
 
 
-def train(net, data, eta, batch, epochs, order_rng, record, keep_weights=False):
+def train(net, data, eta, batch, epochs, order_rng, record, keep_weights=False, blas_threads=1):
     """Train net in place for `epochs` epochs and record the observables after each epoch in
-    `record` (sorted epochs in 0..epochs; 0 is before training) on the whole data set."""
+    `record` (sorted epochs in 0..epochs; 0 is before training) on the whole data set.
+
+    blas_threads: BLAS threads while training (default 1: at these sizes a second thread
+    gains little alone and costs up to 10× when the cores are busy, e.g. with parallel
+    runs in processes); None leaves the BLAS setting as it is."""
     if not isinstance(data, Dataset):
         raise InputError("data must be a simulate.deep_data.Dataset")
     if data.n_in != net.widths[0] or data.n_out != net.widths[-1]:
@@ -310,20 +315,20 @@ def train(net, data, eta, batch, epochs, order_rng, record, keep_weights=False):
         if keep_weights:
             weights.append([w.copy() for w in net.W])
 
-    if record and record[0] == 0:
-        measure()
-    targets = [e for e in record if e > 0]
-    for target in targets:
-        t0 = time.perf_counter()
-        while epoch < target:
-            epoch += 1
-            if not train_epoch(net, data, eta, batch, order_rng):
-                status, message = 1, f"the error became non-finite in epoch {epoch}"
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        if record and record[0] == 0:
+            measure()
+        for target in (e for e in record if e > 0):
+            t0 = time.perf_counter()
+            while epoch < target:
+                epoch += 1
+                if not train_epoch(net, data, eta, batch, order_rng):
+                    status, message = 1, f"the error became non-finite in epoch {epoch}"
+                    break
+            spent += time.perf_counter() - t0
+            if status:
                 break
-        spent += time.perf_counter() - t0
-        if status:
-            break
-        measure()
+            measure()
     n_rec = len(rows)
     L = net.L
     get = lambda k: np.array([r[k] for r in rows], dtype=float)  # noqa: E731

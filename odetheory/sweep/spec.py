@@ -14,9 +14,9 @@ A spec is a small TOML (or JSON) file::
 and ``simulate``, ``-`` or ``_`` in names; ``fix_second_layer`` as in the CLI), and
 ``method`` = "ode" or "sim"; a spec with ``method = "deep"`` takes the options of
 ``odetheory deep`` instead (``odetheory.experiments.deep_sweep``; deep points cannot
-share a spec with ode or sim points). A range {start, stop, num, scale} holds num values from
-start to stop inclusive, evenly spaced (scale = "lin", default) or geometrically
-("log"); for integer options they must come out whole. The points are every
+share a spec with ode or sim points). A range {start, stop, num, scale} holds num
+values from start to stop inclusive, evenly spaced (scale = "lin", default) or
+geometrically ("log"); for integer options they must come out whole. The points are every
 combination of the values. ``measure`` (optional, default all) picks the measurement
 columns. Everything is checked before anything runs: an unknown option, an empty list
 or range or a value of the wrong type is an InputError naming the key.
