@@ -282,6 +282,70 @@ def cmd_sweep(args):
     return sweep_main(args)
 
 
+def cmd_deep(args):
+    from .experiments.deep import (GAUSSIAN_ONLY, OPTIONS, normalise, plot_alignment, plot_layerwise, plot_training,
+                                   run_deep)
+    from .io import atomic_write, check_writable
+    for path in (args.out, args.png):
+        check_writable(path, args.force)
+    options = {name: getattr(args, name) for name in OPTIONS}
+    if options["dataset"] != "gaussian":
+        for name in GAUSSIAN_ONLY:
+            if options[name] is not None:
+                raise InputError(f"--{name.replace('_', '-')} is an option of --dataset gaussian only")
+    opts = normalise(options, label=lambda name: "--" + name.replace("_", "-"))
+    result = run_deep(**opts)
+    print(result.summary())
+    result.to_csv(args.out, args.force)
+    written = [args.out]
+    if args.png:
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=(13, 3.8))
+        axes = fig.subplots(1, 3)
+        plot_training(result, axes[0], what="accuracy" if result.task == "classification" else "loss",
+                      labels=[result.options["rule"].upper()])
+        plot_alignment(result, axes[1], labels=[result.options["rule"].upper()])
+        plot_layerwise(result, axes[2])
+        fig.suptitle(f"{result.label()}; {result.data_name}", fontsize=9)
+        fig.tight_layout()
+        with atomic_write(args.png, args.force, mode="wb") as fh:
+            fig.savefig(fh, format="png", dpi=110)
+        written.append(args.png)
+    print("  wrote " + ", ".join(written))
+    return 0 if result.run.success else EXIT_DIVERGED
+
+
+def _add_deep_parser(sub):
+    from .experiments.deep_options import OPTIONS
+    p = sub.add_parser("deep", help="train a deep network by BP, FA or DFA; weight and gradient alignment per epoch",
+                       description="Train one fully connected network (no biases) with mini-batch SGD by BP, FA or "
+                                   "DFA (THEORY.md §12) and write per recorded epoch: the training loss and accuracy, "
+                                   "the global weight and gradient alignment WA and GA (paper Eq. 18) and the "
+                                   "layerwise WA_l, l = 2..L, and GA_l, l = 1..L-1 (Eq. 19), all measured on the "
+                                   "whole training set. GA compares the error signals with those BP would send at "
+                                   "the same weights. Exit code 3 if the loss became non-finite.")
+    groups = {"data": p.add_argument_group("data"), "network and training": p.add_argument_group("network and training"),
+              "seeds": p.add_argument_group("random streams")}
+    for name, opt in OPTIONS.items():
+        group = ("data" if name in ("dataset", "n_examples", "input_dim", "alpha", "beta", "corrupt") else
+                 "seeds" if name.endswith("seed") else "network and training")
+        kind = opt.kind.rstrip("?")
+        typ = {"int": int, "float": float, "fraction": float}.get(kind, str)
+        default = None if opt.kind.endswith("?") else opt.default
+        text = opt.help if default is None else f"{opt.help} (default: {default})"
+        extra = dict(choices=opt.bound) if kind == "choice" else {}
+        groups[group].add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=default,
+                                   help=text, **extra)
+    g = p.add_argument_group("output")
+    g.add_argument("-o", "--out", default="deep.csv",
+                   help="CSV file: header row, columns epoch, loss, accuracy, WA, GA, WA_2..WA_L, GA_1..GA_{L-1} "
+                        "(default: deep.csv)")
+    g.add_argument("--png", default=None, help="also plot accuracy (or loss), WA, GA and the layerwise "
+                                               "alignments into this PNG file (default: no plot)")
+    g.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=cmd_deep)
+
+
 def _add_sweep_parser(sub):
     p = sub.add_parser("sweep", help="run a grid of ODE or simulation points on Dask (resumable)",
                        description="Run every point of the grid in SPEC (TOML, or JSON if it ends in .json; see "
@@ -405,9 +469,12 @@ def build_parser():
     p = sub.add_parser("figures", help="regenerate the paper's figures",
                        description="Regenerate Fig. 2, 3a, 3b and 4 of Refinetti et al. (ICML 2021) from "
                                    "simulations and the ODEs into --out-dir. --quick uses N = 200, α <= 2000, "
-                                   "2 runs and 8 P(learn) trials per K and writes *_quick.png.")
+                                   "2 runs and 8 P(learn) trials per K and writes *_quick.png. Figs. 5-9 (deep "
+                                   "networks, on scikit-learn's digits and the Fig. 8 Gaussian task): 3 runs of "
+                                   "1000 epochs each (Fig. 7: 3000, Fig. 8: 5 seeds per grid point); --quick: "
+                                   "1 run of 60 epochs, a 3 x 3 grid for Fig. 8.")
     p.add_argument("--only", type=lambda t: [x for x in t.split(",") if x], default=None,
-                   help="comma-separated subset of fig2,fig3a,fig3b,fig4 (default: all)")
+                   help="comma-separated subset of fig2,fig3a,fig3b,fig4,fig5,fig6,fig7,fig8,fig9 (default: all)")
     p.add_argument("--quick", action="store_true", help="small, fast version of every figure")
     p.add_argument("--out-dir", default="figures", help="folder for the PNG files (default: figures)")
     p.add_argument("--force", action="store_true", help="overwrite existing PNG files")
@@ -420,6 +487,7 @@ def build_parser():
     p.add_argument("--quick", action="store_true", help="skip the dt=5e-5 Euler run and K = M = 32")
     p.set_defaults(func=cmd_bench)
     _add_sweep_parser(sub)
+    _add_deep_parser(sub)
     return parser
 
 

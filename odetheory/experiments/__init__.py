@@ -1,1 +1,1 @@
-"""Experiments built on the ODE and the simulators: compare, P(learn), degeneracy, figures, benchmark."""
+"""Experiments built on the ODE and the simulators: compare, P(learn), degeneracy, deep networks, figures, benchmark."""

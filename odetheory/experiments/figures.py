@@ -14,11 +14,12 @@ from ..errors import InputError
 from ..initial import draw_network
 from ..io import atomic_write
 from ..plateaus import plateau
+from . import deep_figures
 from .compare import simulate_and_integrate
 from .parallel import map_parallel
 from .plearn import plearn
 
-FIGURES = ("fig2", "fig3a", "fig3b", "fig4")
+FIGURES = ("fig2", "fig3a", "fig3b", "fig4", *deep_figures.FIGURES)  # fig5..fig9: deep networks
 COLORS = {"erf": "tab:blue", "relu": "tab:orange"}
 
 
@@ -177,5 +178,5 @@ def make_figures(out_dir="figures", only=None, quick=False, overwrite=False):
         raise InputError(f"unknown figure(s) {', '.join(unknown)}; choose from {', '.join(FIGURES)}")
     if not os.path.isdir(out_dir):
         raise InputError(f"folder {out_dir} does not exist")
-    makers = {"fig2": fig2, "fig3a": fig3a, "fig3b": fig3b, "fig4": fig4}
+    makers = {"fig2": fig2, "fig3a": fig3a, "fig3b": fig3b, "fig4": fig4, **deep_figures.FIGURES}
     return [makers[name](out_dir, quick=quick, overwrite=overwrite) for name in names]

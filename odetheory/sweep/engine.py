@@ -51,7 +51,7 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from .cluster import Connection
-from .measure import MEASUREMENTS, normalise, point_key, warm_up
+from .measure import normalise, point_key, schema, warm_up
 from .stats import Rows, SweepStats
 from .store import ROW_TAIL, NoFile, ResultsFile, columns
 from .tasks import run_chunk
@@ -142,8 +142,16 @@ def _run_dask(client, jobs, chunker, deliver, stats):
             stats.n_unfinished += sum(len(c) for c in chunks.values())
 
 
+def _method(points):
+    """"deep" if the (normalised) points are deep points, None otherwise; InputError if mixed."""
+    deep = {p["method"] == "deep" for p in points}
+    if len(deep) > 1:
+        raise InputError("deep points cannot be run together with ode or sim points (their options differ)")
+    return "deep" if deep == {True} else None
+
+
 def run_points(points, results_path=None, scheduler=None, workers=None, chunk_size=None, progress=True,
-               local=None, measure=MEASUREMENTS, desc="sweep"):
+               local=None, measure=None, desc="sweep"):
     """Run every point and return one row per point, in the order of `points`.
 
     points: list of dicts of options (``odetheory.sweep.measure.normalise``); all are checked
@@ -156,14 +164,17 @@ def run_points(points, results_path=None, scheduler=None, workers=None, chunk_si
     chunk_size: points per task (default: adaptive, about TASK_SECONDS of compute).
     progress: show a progress bar of finished points (stderr).
     local: extra keyword arguments for ``distributed.LocalCluster``.
-    measure: the measurement columns to keep (default: all of MEASUREMENTS).
+    measure: the measurement columns to keep (default: all of the points' method, see
+        ``odetheory.sweep.measure.schema``; deep points cannot be mixed with others).
 
     A row is a dict: key, the options, the measurements, run_time (s), status ("ok",
     "diverged", "error", or "unfinished" for a point that could not be run this time and
     is not in the file) and error. The returned list has ``.stats`` (SweepStats).
     """
-    cols = columns(measure)
     normal = [normalise(p) for p in points]
+    method = _method(normal)
+    measure = schema(method)[1] if measure is None else measure
+    cols = columns(measure, method)
     keys = [point_key(p) for p in normal]
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
                                    or chunk_size < 1):

@@ -2,9 +2,11 @@
 
 A *point* is a plain dict of options, the same as those of ``odetheory integrate``
 and ``odetheory simulate`` (with the same defaults), plus ``method`` ("ode" for the
-ODEs, "sim" for finite-N SGD) and ``threshold``. ``normalise(point)`` checks it and
-fills in the defaults; ``measure_point(point)`` draws the network, runs it and
-returns the measurements:
+ODEs, "sim" for finite-N SGD) and ``threshold``. Points of ``method = "deep"`` (deep
+networks, ``odetheory deep``) have options and measurements of their own, defined in
+``odetheory.experiments.deep_sweep``; ``schema(method)`` gives either table.
+``normalise(point)`` checks a point and fills in the defaults; ``measure_point(point)``
+draws the network, runs it and returns the measurements:
 
 eg_final        ε_g at the final time t_max
 plateau_height  median ε_g over the plateau (definition in ``odetheory.plateaus``)
@@ -31,13 +33,14 @@ import numpy as np
 from simulate import simulate
 
 from ..errors import InputError, check_integer, check_number
+from ..experiments import deep_sweep
 from ..initial import draw_network
 from ..ode.integrate import integrate
 from ..plateaus import plateau
 
 # name: (kind, default, choices or lowest value, strict lower bound)
 OPTIONS = {
-    "method": ("choice", "ode", ("ode", "sim"), None),
+    "method": ("choice", "ode", ("ode", "sim", "deep"), None),
     "activation": ("choice", "erf", ("erf", "linear", "relu"), None),
     "rule": ("choice", "dfa", ("bp", "dfa", "sign"), None),
     "eta": ("float", 0.1, 0.0, True),
@@ -73,6 +76,17 @@ MEASUREMENT_INFO = {
     "learned": (bool, "learned (ε_g < threshold)"),
     "n_positive_F": (int, "number of F_k > 0"),
 }
+# every option and measurement name of either schema, for reading results files
+ALL_OPTIONS = {**deep_sweep.OPTIONS, **OPTIONS}
+ALL_MEASUREMENT_INFO = {**MEASUREMENT_INFO, **deep_sweep.MEASUREMENT_INFO}
+
+
+def schema(method=None):
+    """(options, measurements, measurement info) of the points of `method`: the deep
+    tables for "deep", those of this module otherwise."""
+    if method == "deep":
+        return deep_sweep.OPTIONS, deep_sweep.MEASUREMENTS, deep_sweep.MEASUREMENT_INFO
+    return OPTIONS, MEASUREMENTS, MEASUREMENT_INFO
 
 
 def _check_value(name, x):
@@ -94,8 +108,11 @@ def _check_value(name, x):
     return check_number(name, x, bound, strict)
 
 
-def check_option(name, x):
-    """The value x of option `name`, checked and converted; InputError naming the option."""
+def check_option(name, x, method=None):
+    """The value x of option `name` (of points of `method`), checked and converted; InputError
+    naming the option."""
+    if method == "deep":
+        return deep_sweep.check_option(name, x)
     if name not in OPTIONS:
         raise InputError(f"unknown option {name!r}; known: {', '.join(OPTIONS)}")
     return _check_value(name, x)
@@ -111,6 +128,8 @@ def normalise(point):
     """
     if not isinstance(point, dict):
         raise InputError(f"a point must be a dict of options, got {type(point).__name__}")
+    if point.get("method") == "deep":
+        return deep_sweep.normalise(point)
     for name in point:
         if name not in OPTIONS:
             raise InputError(f"unknown option {name!r}; known: {', '.join(OPTIONS)}")
@@ -167,6 +186,8 @@ def measure_point(point):
     Bad options raise InputError; anything else a run raises propagates (the sweep
     engine records it as status "error")."""
     p = normalise(point)
+    if p["method"] == "deep":
+        return deep_sweep.measure_point(p)
     start = time.perf_counter()
     out = measurements(run_point(p), p["threshold"])
     out["run_time"] = time.perf_counter() - start

@@ -12,9 +12,11 @@ A spec is a small TOML (or JSON) file::
 
 ``[grid]`` takes any option of ``odetheory.sweep.measure.OPTIONS`` (those of ``integrate``
 and ``simulate``, ``-`` or ``_`` in names; ``fix_second_layer`` as in the CLI), and
-``method`` = "ode" or "sim". A range {start, stop, num, scale} holds num values from
-start to stop inclusive, evenly spaced (scale = "lin", default) or geometrically
-("log"); for integer options they must come out whole. The points are every
+``method`` = "ode" or "sim"; a spec with ``method = "deep"`` takes the options of
+``odetheory deep`` instead (``odetheory.experiments.deep_sweep``; deep points cannot
+share a spec with ode or sim points). A range {start, stop, num, scale} holds num
+values from start to stop inclusive, evenly spaced (scale = "lin", default) or
+geometrically ("log"); for integer options they must come out whole. The points are every
 combination of the values. ``measure`` (optional, default all) picks the measurement
 columns. Everything is checked before anything runs: an unknown option, an empty list
 or range or a value of the wrong type is an InputError naming the key.
@@ -30,10 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from ..experiments import deep_sweep
 from ..io import atomic_write, check_writable
 from .engine import run_points
+from .measure import ALL_MEASUREMENT_INFO, MEASUREMENTS, OPTIONS, check_option, normalise, schema
 from .store import columns
-from .measure import MEASUREMENTS, MEASUREMENT_INFO, OPTIONS, check_option, normalise
 
 MAX_POINTS = 10_000_000
 RANGE_KEYS = ("start", "stop", "num", "scale")
@@ -43,6 +46,7 @@ LABELS = {
     "t_max": "final time α", "K": "student hidden units K", "M": "teacher hidden units M",
     "N": "input dimension N", "seed": "seed", "sigma0": "initial weight scale σ0", "rtol": "rtol",
     "atol": "atol", "dt": "time step dt", "threshold": "threshold on ε_g", "run_time": "run time (s)",
+    **deep_sweep.LABELS,
 }
 
 
@@ -53,6 +57,7 @@ class Spec:
     source: str
     grid: dict
     measure: tuple = MEASUREMENTS
+    method: str = None  # "deep" for a sweep of deep points (their own options), None otherwise
 
     @property
     def size(self):
@@ -73,7 +78,7 @@ def _scalar(x):
     return isinstance(x, (str, bool, int, float))
 
 
-def _range(src, name, table):
+def _range(src, name, table, method=None):
     key = f"{src}: grid.{name}"
     for k in table:
         if k not in RANGE_KEYS:
@@ -81,8 +86,8 @@ def _range(src, name, table):
     missing = [k for k in ("start", "stop", "num") if k not in table]
     if missing:
         raise InputError(f"{key}: a range needs start, stop and num (missing {', '.join(missing)})")
-    kind = OPTIONS[name][0]
-    if kind not in ("int", "float", "float?"):
+    kind = schema(method)[0][name][0].rstrip("?")
+    if kind not in ("int", "float", "fraction"):
         raise InputError(f"{key}: a range needs a numeric option; give a list of values")
     num = table["num"]
     if isinstance(num, bool) or not isinstance(num, int) or num < 0:
@@ -109,9 +114,9 @@ def _range(src, name, table):
     return [float(f"{v:.12g}") for v in values]  # 0.30000000000000004 -> 0.3
 
 
-def _values(src, name, value):
+def _values(src, name, value, method=None):
     if isinstance(value, dict):
-        values = _range(src, name, value)
+        values = _range(src, name, value, method)
     elif isinstance(value, list):
         if not value:
             raise InputError(f"{src}: grid.{name}: empty list")
@@ -124,7 +129,7 @@ def _values(src, name, value):
             raise InputError(f"{src}: grid.{name}: expected a value, a list of values or a range table, "
                              f"got {v!r}")
         try:
-            out.append(check_option(name, v))
+            out.append(check_option(name, v, method))
         except InputError as exc:
             hint = ("; the ODE integrator is the option integrator"
                     if name == "method" and v in OPTIONS["integrator"][2] else "")
@@ -142,30 +147,33 @@ def parse_spec(data, source="spec"):
     grid_in = data.get("grid")
     if not isinstance(grid_in, dict) or not grid_in:
         raise InputError(f"{source}: grid: missing or empty; give at least one option, e.g. eta = [0.1, 0.5]")
+    method = _deep_or_none(source, grid_in.get("method"))
+    options, default_measure, _ = schema(method)
+    aliases = {} if method == "deep" else ALIASES
     grid = {}
     for raw, value in grid_in.items():
         name = str(raw).replace("-", "_")
-        if name not in OPTIONS and name not in ALIASES:
-            raise InputError(f"{source}: grid.{raw}: unknown option; known: {', '.join(OPTIONS)}, "
-                             f"fix_second_layer")
-        target = ALIASES.get(name, name)
+        if name not in options and name not in aliases:
+            raise InputError(f"{source}: grid.{raw}: unknown option; known: {', '.join(options)}"
+                             f"{'' if method == 'deep' else ', fix_second_layer'}")
+        target = aliases.get(name, name)
         if target in grid:
             raise InputError(f"{source}: grid.{raw}: given twice (also as {target})")
-        values = _values(source, target, value)
+        values = _values(source, target, value, method)
         if name == "fix_second_layer":
             values = [not v for v in values]
         grid[target] = values
-    measure = data.get("measure", list(MEASUREMENTS))
+    measure = data.get("measure", list(default_measure))
     if measure == "all":
-        measure = list(MEASUREMENTS)
+        measure = list(default_measure)
     if not isinstance(measure, list) or not measure:
-        raise InputError(f"{source}: measure: expected a non-empty list of names from {', '.join(MEASUREMENTS)}")
+        raise InputError(f"{source}: measure: expected a non-empty list of names from {', '.join(default_measure)}")
     for m in measure:
-        if m not in MEASUREMENT_INFO:
-            raise InputError(f"{source}: measure: unknown measurement {m!r}; known: {', '.join(MEASUREMENTS)}")
+        if m not in default_measure:
+            raise InputError(f"{source}: measure: unknown measurement {m!r}; known: {', '.join(default_measure)}")
     if len(set(measure)) != len(measure):
         raise InputError(f"{source}: measure: a measurement is listed twice")
-    spec = Spec(source, grid, tuple(measure))
+    spec = Spec(source, grid, tuple(measure), method)
     if spec.size > MAX_POINTS:
         raise InputError(f"{source}: grid: {spec.size} points, more than {MAX_POINTS}")
     # cross-option checks (dt needed by rk4/euler, ...) on one point per combination of
@@ -177,6 +185,17 @@ def parse_spec(data, source="spec"):
         except InputError as exc:
             raise InputError(f"{source}: grid.{exc}") from None
     return spec
+
+
+def _deep_or_none(source, method):
+    """"deep" if the grid's method is deep, None otherwise; deep and other methods do not mix."""
+    values = method if isinstance(method, list) else [method]
+    if "deep" not in values:
+        return None
+    if any(v != "deep" for v in values):
+        raise InputError(f"{source}: grid.method: deep points cannot share a spec with ode or sim points "
+                         f"(their options differ); use one spec each")
+    return "deep"
 
 
 def load_spec(path):
@@ -276,7 +295,7 @@ def heat_map(rows, x, y, z, path, overwrite=False, title=None):
     ax.set_xlabel(LABELS.get(x, x))
     ax.set_ylabel(LABELS.get(y, y))
     what = "P(learn) = fraction with ε_g < threshold" if z == "learned" else \
-        MEASUREMENT_INFO.get(z, (None, LABELS.get(z, z)))[1]
+        ALL_MEASUREMENT_INFO.get(z, (None, LABELS.get(z, z)))[1]
     if per_cell > 1 and z != "learned":
         what = f"mean {what}"
     bar = fig.colorbar(mesh, ax=ax)
@@ -322,9 +341,10 @@ def main(args):
     png = None
     if args.plot:
         x, y, z = args.plot
+        options = schema(spec.method)[0]
         for axis, name in (("X", x), ("Y", y)):
-            if name not in OPTIONS:
-                raise InputError(f"--plot {axis}: {name!r} is not an option; choose from {', '.join(OPTIONS)}")
+            if name not in options:
+                raise InputError(f"--plot {axis}: {name!r} is not an option; choose from {', '.join(options)}")
         if x == y:
             raise InputError("--plot: X and Y must be different options")
         if z not in [*spec.measure, "run_time"]:
@@ -332,7 +352,7 @@ def main(args):
                              f"{', '.join([*spec.measure, 'run_time'])}")
         png = args.png or f"{os.path.splitext(results)[0]}_{z}_{x}_{y}.png"
         check_writable(png, args.force)
-    columns(spec.measure)
+    columns(spec.measure, spec.method)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # kill = Ctrl-C: stop cleanly, rows kept
     try:
         rows = run_points(spec.points(), results, scheduler=args.scheduler, workers=args.workers,

@@ -10,17 +10,20 @@ import io
 import os
 
 from ..errors import InputError
-from .measure import MEASUREMENT_INFO, MEASUREMENTS, OPTIONS
+from .measure import ALL_MEASUREMENT_INFO, ALL_OPTIONS, schema
 
 ROW_TAIL = ("run_time", "status", "error")
 
 
-def columns(measure=MEASUREMENTS):
-    """Column names of a results file: key, every option, the measurements, run_time, status, error."""
+def columns(measure=None, method=None):
+    """Column names of a results file of points of `method` ("deep" or None): key, every
+    option, the measurements (default: all), run_time, status, error."""
+    options, measurements, _ = schema(method)
+    measure = measurements if measure is None else measure
     for name in measure:
-        if name not in MEASUREMENT_INFO:
-            raise InputError(f"unknown measurement {name!r}; known: {', '.join(MEASUREMENTS)}")
-    return ["key", *OPTIONS, *measure, *ROW_TAIL]
+        if name not in measurements:
+            raise InputError(f"unknown measurement {name!r}; known: {', '.join(measurements)}")
+    return ["key", *options, *measure, *ROW_TAIL]
 
 
 def _format(x):
@@ -32,11 +35,11 @@ def _format(x):
 
 
 def _parser(name):
-    if name in OPTIONS:
-        kind = OPTIONS[name][0]
-        base = {"int": int, "bool": lambda s: s == "True", "choice": str}.get(kind, float)
-    elif name in MEASUREMENT_INFO:
-        typ = MEASUREMENT_INFO[name][0]
+    if name in ALL_OPTIONS:
+        kind = ALL_OPTIONS[name][0]
+        base = {"int": int, "int?": int, "bool": lambda s: s == "True", "choice": str, "str": str}.get(kind, float)
+    elif name in ALL_MEASUREMENT_INFO:
+        typ = ALL_MEASUREMENT_INFO[name][0]
         base = (lambda s: s == "True") if typ is bool else typ
     elif name == "run_time":
         base = float

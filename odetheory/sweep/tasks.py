@@ -3,11 +3,11 @@ import math
 import os
 import time
 
-from .measure import MEASUREMENTS, measure_point, warm_up
+from .measure import ALL_MEASUREMENT_INFO, measure_point, warm_up
 
 
 def _failed(exc, run_time):
-    row = dict.fromkeys(MEASUREMENTS, math.nan)
+    row = dict.fromkeys(ALL_MEASUREMENT_INFO, math.nan)
     row.update(learned=False, n_positive_F=None, run_time=run_time, status="error",
                error=" ".join(f"{type(exc).__name__}: {exc}".split()))  # one line
     return row
