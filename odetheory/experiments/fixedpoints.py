@@ -707,8 +707,12 @@ class PlateauLengthResult:
                          f"{'':20s}{ok.sum()}/{len(row)}")
         per_seed = self.seed_slopes()
         ok = np.isfinite(per_seed)
-        spread = (f"{np.mean(per_seed[ok]):.4g} +/- {np.std(per_seed[ok], ddof=1):.2g} (per-seed fits, mean +/- std)"
-                  if ok.sum() > 1 else "n/a")
+        if ok.sum() > 1:
+            sd = np.std(per_seed[ok], ddof=1)
+            spread = (f"per-seed fits {np.mean(per_seed[ok]):.4g} +/- {sd:.2g} (std), standard error of the "
+                      f"slope {sd / math.sqrt(ok.sum()):.2g}")
+        else:
+            spread = "one seed: no spread"
         lines.append(f"  slope d(escape)/d(ln N): {self.slope:.4g} (fit of the means); {spread}")
         lines.append(f"  predicted 1/(2 lambda+) = {self.predicted_slope:.4g}; ratio measured/predicted "
                      f"{self.slope / self.predicted_slope:.3f}")
