@@ -9,7 +9,6 @@ import sys
 import numpy as np
 
 from .errors import InputError
-from .state import State
 
 EXIT_INPUT, EXIT_DIVERGED = 2, 3
 
@@ -334,90 +333,13 @@ def _add_sweep_parser(sub):
 
 
 def cmd_fixedpoints(args):
-    from .experiments.fixedpoints import fixed_points, plateau_length
-    from .io import atomic_write, check_writable
-    study = args.N_list is not None
-    outputs = [args.out, args.json, args.png] + ([args.lengths] if study else [])
-    for path in outputs:
-        check_writable(path, args.force)
-    opts = dict(activation=args.activation, rule=args.rule, eta=args.eta, eta_v=args.eta_v, sigma=args.sigma,
-                train_second_layer=not args.fix_second_layer)
-    if args.trajectory:
-        traj = _load_trajectory(args.trajectory, args.init, args.activation)
-        result = fixed_points(trajectory=traj, eta2_terms=not args.drop_eta2_terms, allow_no_plateau=args.end_state,
-                              **opts)
-        state = State(Q=traj.Q[0], R=traj.R[0], T=traj.T, A=traj.A, v=traj.v[0], F=traj.F)
-    else:
-        state = _initial_state(args)
-        result = fixed_points(state, t_max=args.t_max, method=args.method, rtol=args.rtol, atol=args.atol,
-                              eta2_terms=not args.drop_eta2_terms, allow_no_plateau=args.end_state,
-                              times=args.times, n_times=args.n_times, **opts)
-    print(result.summary())
-    lengths = None
-    if study:
-        saddles = [i for i, p in enumerate(result.points) if p.converged and p.n_unstable > 0]
-        if args.fixed_point is not None:
-            if not 1 <= args.fixed_point <= len(result.points):
-                raise InputError(f"--fixed-point must be between 1 and {len(result.points)}, got {args.fixed_point}")
-            index = args.fixed_point - 1
-        elif saddles:
-            index = saddles[0]
-        else:
-            raise InputError("--N: no saddle among the fixed points to start the simulations from "
-                             "(raise --t-max or change the model)")
-        lengths = plateau_length(result.points[index], state, args.N_list, args.seeds, sampler=args.sampler,
-                                 t_max=args.sim_t_max, workers=args.workers, **opts)
-        print(f"  starting at fixed point {index + 1}")
-        print(lengths.summary())
-    result.to_csv(args.out, args.force)
-    result.to_json(args.json, args.force)
-    written = [args.out, args.json]
-    if lengths is not None:
-        lengths.to_csv(args.lengths, args.force)
-        written.append(args.lengths)
+    from .experiments.fixedpoints import run_command
     if args.png:
         import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig = result.plot(lengths=lengths)
-        with atomic_write(args.png, args.force, mode="wb") as fh:
-            fig.savefig(fh, format="png", dpi=120)
-        plt.close(fig)
-        written.append(args.png)
-    print("  wrote " + ", ".join(written))
-    return 0
-
-
-def _load_trajectory(path, init_path, activation):
-    """Trajectory from --trajectory FILE: the .npz of integrate --npz, or its CSV with --init for T, A, F."""
-    from .ode.trajectory import Trajectory
-    try:
-        if path.endswith(".npz"):
-            with np.load(path) as d:
-                fields = {k: d[k] for k in ("t", "eg", "Q", "R", "v", "T", "A", "F")}
-        else:
-            if not init_path:
-                raise InputError(f"--trajectory {path}: a CSV has no T, A, F; pass the run's --init FILE.npz too "
-                                 "(or the .npz written by integrate --npz)")
-            table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-            st = _load_init(init_path)
-            K, M = st.K, st.M
-            if table.shape[1] != 3 + K * K + K * M + K:
-                raise InputError(f"--trajectory {path}: {table.shape[1]} columns do not fit K={K}, M={M} of --init")
-            n = len(table)
-            fields = dict(t=table[:, 0], eg=table[:, 1], Q=table[:, 3:3 + K * K].reshape(n, K, K),
-                          R=table[:, 3 + K * K:3 + K * K + K * M].reshape(n, K, M), v=table[:, 3 + K * K + K * M:],
-                          T=st.T, A=st.A, F=st.F)
-    except InputError:
-        raise
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputError(f"--trajectory {path}: cannot read it ({exc})") from None
-    st0 = State.checked(Q=fields["Q"][0], R=fields["R"][0], T=fields["T"], A=fields["A"], v=fields["v"][0],
-                        F=fields["F"])
-    traj = Trajectory.from_order_parameters(fields["t"], fields["Q"], fields["R"], fields["v"], st0, activation)
-    if not np.allclose(traj.eg, fields["eg"], rtol=1e-6, atol=1e-12):
-        raise InputError(f"--trajectory {path}: its eg column does not match --activation {activation}")
-    return traj
+        matplotlib.use("Agg")  # the command line draws into files only
+    init = _load_init(args.init) if args.init else None
+    state = None if args.trajectory else (init if init is not None else _initial_state(args))
+    return run_command(args, state, init)
 
 
 def _add_fixedpoints_parser(sub):

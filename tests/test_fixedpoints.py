@@ -314,12 +314,19 @@ def test_cli_writes_the_report_and_reads_a_trajectory(tmp_path, capsys):
     assert saddle["converged"] and saddle["residual"] < 1e-12 and saddle["n_unstable"] == 1
     assert png.stat().st_size > 1000
     code, _, _ = run(["integrate", "--rule", "bp", "--eta", "0.5", "--t-max", "600", "-o", str(tmp_path / "r.csv"),
-                      "--npz", str(npz)], capsys)
+                      "--npz", str(npz), "--save-init", str(tmp_path / "init.npz")], capsys)
     assert code == 0
-    code, again, _ = run(["fixedpoints", "--trajectory", str(npz), "--rule", "bp", "--eta", "0.5",
-                          "-o", str(tmp_path / "g.csv"), "--json", str(tmp_path / "g.json"), "--png", ""], capsys)
-    assert code == 0
-    assert again.splitlines()[3:6] == stdout.splitlines()[3:6]
+    for source in ([str(npz)], [str(tmp_path / "r.csv"), "--init", str(tmp_path / "init.npz")]):
+        code, _, err = run(["fixedpoints", "--trajectory", *source, "--rule", "bp", "--eta", "0.5", "--force",
+                                "-o", str(tmp_path / "g.csv"), "--json", str(tmp_path / "g.json"), "--png", ""],
+                               capsys)
+        assert code == 0, err
+        other = json.loads((tmp_path / "g.json").read_text())["fixed_points"][0]
+        assert other["label"] == saddle["label"] and other["classification"] == saddle["classification"]
+        assert abs(other["lambda_plus"] / saddle["lambda_plus"] - 1) < 1e-9 and abs(other["eg"] - saddle["eg"]) < 1e-12
+    code, _, err = run(["fixedpoints", "--trajectory", str(tmp_path / "r.csv"), "--rule", "bp",
+                        "-o", str(tmp_path / "k.csv")], capsys)
+    assert code == 2 and "--init" in err and "--trajectory" in err
     code, _, err = run(["fixedpoints", "--trajectory", str(npz), "--rule", "bp", "--eta", "0.5",
                         "--activation", "relu", "-o", str(tmp_path / "h.csv")], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--trajectory" in err
