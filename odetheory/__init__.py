@@ -20,6 +20,7 @@ _API = {
     "plateau": "plateaus", "InputError": "errors",
     "Activation": "integrals.activations", "activation": "integrals.activations",
     "compare": "experiments.compare", "plearn": "experiments.plearn", "degeneracy": "experiments.degeneracy",
+    "fixed_points": "experiments.fixedpoints", "network_from_state": "initial",
 }
 __all__ = sorted(_API)
 

@@ -66,11 +66,21 @@ def _sampler_option(p, default):
                         f"(default: {default})")
 
 
-def _init_options(p, with_init_file, several_N=False):
+INIT_HELP_ODE = ("start from the order parameters in FILE.npz (keys Q, R, T, A, v, optional F) instead of "
+                 "drawing them; K, M, N, seed, sigma0 are then ignored")
+INIT_HELP_SIM = ("start from the order parameters in FILE.npz (keys Q, R, T, A, v, optional F): weights at --N "
+                 "whose overlaps are exactly Q, R, T (a random orthonormal frame of R^N from --seed); K, M, sigma0 "
+                 "are then ignored")
+
+
+def _init_options(p, with_init_file, several_N=False, n_flag="--N", init_help=INIT_HELP_ODE):
     g = p.add_argument_group("initial condition (drawn as weights at finite N)")
     g.add_argument("--K", type=int, default=2, help="student hidden units K >= 1 (default: 2)")
     g.add_argument("--M", type=int, default=2, help="teacher hidden units M >= 1 (default: 2)")
-    if several_N:
+    if n_flag != "--N":
+        g.add_argument(n_flag, type=int, default=500, dest="N",
+                       help="input dimension N >= 1 of the drawn initial weights (default: 500)")
+    elif several_N:
         g.add_argument("--N", type=_int_list, default=[500],
                        help="input dimension(s) N >= 1, comma-separated, e.g. 250,500,1000,2000 to see the gap "
                             "shrink with N (default: 500)")
@@ -85,9 +95,7 @@ def _init_options(p, with_init_file, several_N=False):
     g.add_argument("--feedback", choices=("gaussian", "matched", "positive"), default="gaussian",
                    help="DFA feedback F: N(0,1), matched = v(0), positive = |N(0,1)| (default: gaussian)")
     if with_init_file:
-        g.add_argument("--init", metavar="FILE.npz", default=None,
-                       help="start from the order parameters in FILE.npz (keys Q, R, T, A, v, optional F) "
-                            "instead of drawing them; K, M, N, seed, sigma0 are then ignored")
+        g.add_argument("--init", metavar="FILE.npz", default=None, help=init_help)
 
 
 def _output_options(p, default_out):
@@ -122,13 +130,29 @@ def _solver_options(p):
                    help="drop the η² (SGD noise) and σ² terms; only for checking conservation laws")
 
 
+def _load_init(path):
+    """State from --init FILE.npz; its errors name the flag."""
+    from .state import load_state
+    try:
+        return load_state(path)
+    except InputError as exc:
+        raise InputError(f"--init {path}: {exc}") from None
+
+
 def _initial_state(args):
     from .initial import draw_network
-    from .state import load_state
     if getattr(args, "init", None):
-        return load_state(args.init)
+        return _load_init(args.init)
     return draw_network(args.K, args.M, args.N, args.sigma0, args.seed,
                         args.teacher_second_layer, args.feedback).state()
+
+
+def _initial_network(args):
+    """Weights at --N: drawn, or (--init) with exactly the overlaps of the file."""
+    from .initial import draw_network, network_from_state
+    if getattr(args, "init", None):
+        return network_from_state(_load_init(args.init), args.N, args.seed)
+    return draw_network(args.K, args.M, args.N, args.sigma0, args.seed, args.teacher_second_layer, args.feedback)
 
 
 def _save_init(state, path, force):
@@ -204,14 +228,14 @@ def _run_options(args):
 
 def cmd_simulate(args):
     from simulate import simulate
-    from .initial import draw_network
     _check_outputs(args)
-    net = draw_network(args.K, args.M, args.N, args.sigma0, args.seed, args.teacher_second_layer, args.feedback)
+    net = _initial_network(args)
     if args.save_init:
         _save_init(net.state(), args.save_init, args.force)
     traj = simulate(net, seed=args.seed, mc_test=args.mc_test, sampler=args.sampler, progress=not args.no_progress,
                     **_run_options(args))
-    label = (f"SGD {args.activation} {args.rule.upper()}  N={args.N} K={args.K} M={args.M}  eta={args.eta:g}  "
+    label = (f"SGD {args.activation} {args.rule.upper()}  N={args.N} K={net.W.shape[0]} M={net.B.shape[0]}  "
+             f"eta={args.eta:g}  "
              f"t_max={args.t_max:g}  seed={args.seed}")
     extra = []
     if args.mc_test and len(traj.eg_mc):
@@ -229,7 +253,8 @@ def cmd_compare(args):
     if opts["times"] is not None:
         raise InputError("compare uses the default output times; --times is not supported here")
     del opts["times"]
-    result = compare(K=args.K, M=args.M, Ns=args.N, seeds=args.seeds, sigma0=args.sigma0,
+    init = _load_init(args.init) if args.init else None
+    result = compare(K=args.K, M=args.M, Ns=args.N, seeds=args.seeds, sigma0=args.sigma0, init=init,
                      teacher_second_layer=args.teacher_second_layer, feedback=args.feedback,
                      rtol=args.rtol, atol=args.atol, gap_until=args.gap_until, workers=args.workers,
                      sampler=args.sampler, **opts)
@@ -377,6 +402,58 @@ def _add_sweep_parser(sub):
     p.set_defaults(func=cmd_sweep)
 
 
+def cmd_fixedpoints(args):
+    from .experiments.fixedpoints import run_command
+    if args.png:
+        import matplotlib
+        matplotlib.use("Agg")  # the command line draws into files only
+    init = _load_init(args.init) if args.init else None
+    state = None if args.trajectory else (init if init is not None else _initial_state(args))
+    return run_command(args, state, init)
+
+
+def _add_fixedpoints_parser(sub):
+    p = sub.add_parser("fixedpoints", help="fixed points behind the plateaus, their spectra, plateau length vs N",
+                       description="Integrate the ODEs (options of integrate, or --trajectory), find every plateau "
+                                   "and the end state, refine each to a zero of the full right-hand side (damped "
+                                   "Newton, eta^2 terms included) and print its spectrum: eigenvalues of the "
+                                   "Jacobian, unstable and zero modes, the leading rate lambda+ and its direction. "
+                                   "With --N, finite-N simulations started at a saddle measure how long they stay, "
+                                   "against ln N, beside 1/(2 lambda+).")
+    _model_options(p, eta=0.1, t_max=3000.0)
+    _init_options(p, with_init_file=True, n_flag="--N-init")
+    _solver_options(p)
+    g = p.add_argument_group("what to analyse")
+    g.add_argument("--trajectory", metavar="FILE", default=None,
+                   help="analyse this run instead of integrating: the .npz of integrate --npz, or its CSV together "
+                        "with the run's --init FILE.npz (model options must be those of the run)")
+    g.add_argument("--end-state", action="store_true",
+                   help="accept a run without a plateau and refine its end state only (default: such a run is an "
+                        "error)")
+    g = p.add_argument_group("plateau length against N (finite-N simulations started at a saddle)")
+    g.add_argument("--N", type=_int_list, default=None, dest="N_list",
+                   help="input dimensions, comma-separated, e.g. 250,500,1000,2000,4000,8000 (default: no study)")
+    g.add_argument("--seeds", type=_int_list, default=list(range(8)),
+                   help="comma-separated seeds, one simulation per N and seed (default: 0..7)")
+    _sampler_option(g, "reduced")
+    g.add_argument("--fixed-point", type=int, default=None,
+                   help="number (1, 2, ... as printed) of the saddle to start from (default: the first saddle)")
+    g.add_argument("--sim-t-max", type=float, default=None,
+                   help="length of each simulation in alpha (default: (ln N_max / 2 + 8) / lambda+)")
+    g.add_argument("--workers", type=int, default=None, help="parallel simulations (default: number of cores)")
+    g = p.add_argument_group("output")
+    g.add_argument("-o", "--out", default="fixedpoints.csv",
+                   help="CSV, one row per fixed point (default: fixedpoints.csv)")
+    g.add_argument("--json", default="fixedpoints.json", help="the full report as JSON (default: fixedpoints.json)")
+    g.add_argument("--png", default="fixedpoints.png",
+                   help="plot: eg with the fixed points marked, their spectra, and the N study (default: "
+                        "fixedpoints.png; '' for none)")
+    g.add_argument("--lengths", default="fixedpoints_lengths.csv",
+                   help="CSV of the N study: N, seed, escape time (default: fixedpoints_lengths.csv)")
+    g.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=cmd_fixedpoints)
+
+
 def build_parser():
     parser = _Parser(prog="odetheory",
                      description="ODE theory and finite-N simulations of online learning in two-layer "
@@ -398,7 +475,7 @@ def build_parser():
                                    "step, with the scalings under which it follows the ODE. Writes the same CSV "
                                    "layout as integrate; ε_g is computed exactly from the order parameters.")
     _model_options(p)
-    _init_options(p, with_init_file=False)
+    _init_options(p, with_init_file=True, init_help=INIT_HELP_SIM)
     p.add_argument("--mc-test", type=int, default=0, metavar="N_TEST",
                    help="also report a Monte-Carlo test error on N_TEST fixed test inputs (default: 0, off; "
                         "needs --sampler full)")
@@ -412,7 +489,8 @@ def build_parser():
                                    "gaps, and write both trajectories (CSV) and a plot (PNG). Defaults: erf DFA, "
                                    "N=500, K=M=2, eta=0.5, t-max=300, seeds 0,1,2.")
     _model_options(p, eta=0.5, t_max=300.0)
-    _init_options(p, with_init_file=False, several_N=True)
+    _init_options(p, with_init_file=True, several_N=True,
+                  init_help=INIT_HELP_SIM.replace("--N", "each --N").replace("--seed", "each seed"))
     p.add_argument("--seeds", type=_int_list, default=[0, 1, 2],
                    help="comma-separated seeds, one run each (default: 0,1,2)")
     _sampler_option(p, "full")
@@ -488,6 +566,7 @@ def build_parser():
     p.set_defaults(func=cmd_bench)
     _add_sweep_parser(sub)
     _add_deep_parser(sub)
+    _add_fixedpoints_parser(sub)
     return parser
 
 

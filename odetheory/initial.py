@@ -3,7 +3,11 @@
 One seed is split with ``numpy.random.SeedSequence`` into independent streams for
 the teacher, the student, the feedback and the data (THEORY.md §8): re-seeding after
 the teacher would make a K = M student start as a scaled copy of it.
+
+``network_from_state`` goes the other way: weights at N whose overlaps are exactly
+given order parameters (``simulate --init``), from a stream of its own.
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +24,13 @@ def random_streams(seed):
     """Independent generators {teacher, student, feedback, data} from one integer seed."""
     children = np.random.SeedSequence(seed).spawn(len(STREAMS))
     return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+
+
+def frame_stream(seed):
+    """Generator of the random frame of ``network_from_state``: child len(STREAMS) + 1 of
+    the seed (child len(STREAMS) is the Monte-Carlo test set of ``simulate``), so it is
+    independent of every other stream of that seed."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(len(STREAMS) + 2)[-1])
 
 
 @dataclass(frozen=True)
@@ -75,3 +86,35 @@ def draw_network(K, M, N=500, sigma0=1e-2, seed=0, teacher_second_layer="ones", 
     else:
         F = v.copy()
     return Network(B=B, A=A, W=W, v=v, F=F)
+
+
+def covariance_factor(C):
+    """L (n, n) with L Lᵀ = C for a PSD C (n, n): the Cholesky factor, or for a singular C
+    (a fixed point on the boundary of the cone, e.g. a learned student) V √max(Λ, 0) from
+    C = V Λ Vᵀ."""
+    try:
+        return np.linalg.cholesky(C)
+    except np.linalg.LinAlgError:
+        lam, V = np.linalg.eigh(C)
+        return V * np.sqrt(np.maximum(lam, 0.0))
+
+
+def network_from_state(state, N, seed=0):
+    """Weights at input size N whose overlaps are the order parameters of ``state``.
+
+    With C' = [[T, Rᵀ], [R, Q]] (teacher first) = L Lᵀ and O (N, K+M) a random orthonormal
+    frame of R^N (QR of a Gaussian matrix from ``frame_stream(seed)``), the rows of
+    [B; W] = √N L Oᵀ give B Bᵀ/N = T, W Bᵀ/N = R, W Wᵀ/N = Q up to rounding; v, A and F
+    are copied. Needs N >= K + M.
+    """
+    K, M = state.K, state.M
+    check_integer("N", N, lowest=1)
+    if N < K + M:
+        raise InputError(f"N must be at least K + M = {K + M} to hold the given overlaps, got N = {N}")
+    C = np.block([[state.T, state.R.T], [state.R, state.Q]])
+    L = covariance_factor(0.5 * (C + C.T))
+    frame, upper = np.linalg.qr(frame_stream(seed).standard_normal((N, K + M)))
+    frame = frame * np.where(np.diag(upper) < 0, -1.0, 1.0)  # the Haar-distributed frame
+    rows = math.sqrt(N) * L @ frame.T
+    return Network(B=np.ascontiguousarray(rows[:M]), A=np.array(state.A, float),
+                   W=np.ascontiguousarray(rows[M:]), v=np.array(state.v, float), F=np.array(state.F, float))

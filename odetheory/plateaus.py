@@ -11,6 +11,9 @@ Definition (used by the summaries and sweeps):
   from small weights does not count) and spanning at least a factor 2 in α;
 * its height is the median ε_g over the run; the escape time is the first output
   time after the run's start at which ε_g < ½ height (NaN if it never happens).
+
+``plateaus`` lists every run that qualifies (each spanning at least a factor 2), in
+time order; the fixed-point analysis refines each of them.
 """
 import numpy as np
 
@@ -35,20 +38,20 @@ def local_slopes(t, eg, window=SLOPE_WINDOW):
     return slopes
 
 
-def plateau(t, eg):
-    """(height, start, escape) of the plateau, or None when there is none."""
+def _flat_runs(t, eg):
+    """(t, eg, runs): the kept times, ε_g and every run (i, j) of consecutive output times
+    with |local slope| < SLOPE_MAX after ε_g first fell below ½ ε_g(0), spanning ≥ SPAN_MIN in α."""
     t, eg = np.asarray(t, float), np.asarray(eg, float)
     keep = (t > 0) & (eg > 0) & np.isfinite(eg)
     t, eg = t[keep], eg[keep]
     if len(t) < 3:
-        return None
+        return t, eg, []
     below = np.nonzero(eg < 0.5 * eg[0])[0]
     if len(below) == 0:
-        return None
-    first = below[0]
+        return t, eg, []
     flat = np.abs(local_slopes(t, eg)) < SLOPE_MAX
-    best, best_span = None, np.log(SPAN_MIN)
-    i = first
+    runs = []
+    i = below[0]
     while i < len(flat):
         if not flat[i]:
             i += 1
@@ -56,14 +59,32 @@ def plateau(t, eg):
         j = i
         while j + 1 < len(flat) and flat[j + 1]:
             j += 1
-        span = np.log(t[j] / t[i])
-        if span >= best_span:
-            best, best_span = (i, j), span
+        if np.log(t[j] / t[i]) >= np.log(SPAN_MIN):
+            runs.append((i, j))
         i = j + 1
-    if best is None:
-        return None
-    i, j = best
+    return t, eg, runs
+
+
+def _describe(t, eg, run):
+    i, j = run
     height = float(np.median(eg[i:j + 1]))
     after = np.nonzero((t > t[i]) & (eg < 0.5 * height))[0]
     escape = float(t[after[0]]) if len(after) else float("nan")
     return height, float(t[i]), escape
+
+
+def plateaus(t, eg):
+    """Every plateau in time order: a list of (height, start, escape), each a run of flat
+    intervals as in the module docstring (``plateau`` is the longest of them)."""
+    t, eg, runs = _flat_runs(t, eg)
+    return [_describe(t, eg, run) for run in runs]
+
+
+def plateau(t, eg):
+    """(height, start, escape) of the plateau, or None when there is none."""
+    t, eg, runs = _flat_runs(t, eg)
+    if not runs:
+        return None
+    spans = [np.log(t[j] / t[i]) for i, j in runs]
+    best = len(spans) - 1 - int(np.argmax(spans[::-1]))  # the last of the longest, as before
+    return _describe(t, eg, runs[best])

@@ -11,7 +11,7 @@ import numpy as np
 from simulate import simulate
 
 from ..errors import InputError
-from ..initial import check_sizes, draw_network
+from ..initial import check_sizes, draw_network, network_from_state
 from ..io import atomic_write
 from ..ode.integrate import integrate
 from .parallel import map_parallel
@@ -146,7 +146,7 @@ class CompareResult:
 def compare(K=2, M=2, Ns=(500,), seeds=(0, 1, 2), activation="erf", rule="dfa", eta=0.5, eta_v=None,
             sigma=0.0, t_max=300.0, times=None, sigma0=1e-2, teacher_second_layer="ones",
             feedback="gaussian", train_second_layer=True, rtol=1e-8, atol=1e-10, gap_until=None, workers=None,
-            sampler="full"):
+            sampler="full", init=None):
     """Simulate and integrate from the same initial conditions for every N in Ns and seed in seeds.
 
     Returns a CompareResult (runs, gap table, exponent of the gap against N, CSV and PNG writers).
@@ -154,10 +154,14 @@ def compare(K=2, M=2, Ns=(500,), seeds=(0, 1, 2), activation="erf", rule="dfa", 
     plateau, finite-N fluctuations are amplified and the escape time itself fluctuates,
     so the N^(−1/2) law is cleanest on a window that ends before it.
     sampler: full or reduced (see ``simulate.simulate``). Runs go in parallel over the local cores.
+    init: a State to start every run from instead of drawing (weights at each N with exactly its
+    overlaps, ``initial.network_from_state``; K, M, sigma0, teacher_second_layer, feedback unused).
     """
     Ns, seeds = [int(n) for n in np.atleast_1d(Ns)], [int(s) for s in np.atleast_1d(seeds)]
     if not Ns or not seeds:
         raise InputError("compare needs at least one N and one seed")
+    if init is not None:
+        K, M = init.K, init.M
     for N in Ns:
         check_sizes(K, M, N)
     run_kw = dict(activation=activation, rule=rule, eta=eta, eta_v=eta_v, sigma=sigma,
@@ -165,7 +169,10 @@ def compare(K=2, M=2, Ns=(500,), seeds=(0, 1, 2), activation="erf", rule="dfa", 
 
     def one(job):
         N, seed = job
-        net = draw_network(K, M, N, sigma0, seed, teacher_second_layer, feedback)
+        if init is None:
+            net = draw_network(K, M, N, sigma0, seed, teacher_second_layer, feedback)
+        else:
+            net = network_from_state(init, N, seed)
         sim, ode = simulate_and_integrate(net, seed, t_max, times, rtol, atol, sampler, **run_kw)
         return Comparison(N, seed, sim, ode)
 
