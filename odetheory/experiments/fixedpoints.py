@@ -27,13 +27,14 @@ spectrum.
 Jacobian: J (n, n) = ∂(dx/dα)/∂x by central differences of the compiled right-hand
 side, step h_j = ε^(1/3) max(|x_j|, 0.1 max|x|) (truncation and rounding both about
 ε^(2/3) ≈ 4e-11 relative); the same at 2h gives an error estimate. Spectrum: the
-eigenvalues of J sorted by real part, largest first. |λ| ≤ ZERO_RTOL · max|λ| is a zero
-mode (a direction along a continuum of fixed points: a unit with v_k = 0 under BP, a
+eigenvalues of J sorted by real part, largest first. |λ| ≤ ZERO_RTOL · max|λ| = 10⁻⁶ max|λ|
+is a zero mode (a direction along a continuum of fixed points: a unit with v_k = 0 under BP, a
 ReLU or linear student at ε_g = 0, the second layers of coinciding units); Re λ above
 that is unstable. λ₊ is the largest unstable real part; the leading eigenvector is
 written in coordinate names ("+0.50 R_1_1 -0.50 R_1_2 ..."). For ReLU on the boundary
-of the PSD cone the right-hand side is not differentiable (√det terms) and the
-spectrum there is marked as such.
+of the PSD cone the right-hand side is not differentiable (√det terms): the spectrum
+there is marked as only indicative, with the jump of the one-sided slopes (``kink``),
+the scale below which its eigenvalues are not resolved.
 
 ``plateau_length(...)`` starts finite-N simulations at a saddle's order parameters
 (``odetheory.initial.network_from_state``) and measures when they leave it; the time
@@ -258,7 +259,11 @@ class FixedPoint:
     Q (K,K), R (K,M), v (K,); eigenvalues (n,) complex, sorted by real part, largest
     first, rates in 1/α; residual: max |dy/dα| there (1/α); lead: the eigenvalue of
     largest real part that is not a zero mode, lead_vector (n,) its eigenvector in the
-    coordinates ``names``; drift (n,): f/|f| at the point (the direction it moves in).
+    coordinates ``names``; zero_vectors (z, n): an orthonormal basis of the null space of the
+    Jacobian (z ≤ n_zero); drift (n,): f/|f| at the point (the direction it moves in);
+    kink (1/α): where the right-hand side is not smooth (ReLU on the boundary of the PSD
+    cone), the jump of its one-sided slopes, the scale below which eigenvalues are not
+    resolved (0 where it is smooth).
     """
 
     label: str
@@ -282,6 +287,7 @@ class FixedPoint:
     names: list
     on_boundary: bool
     smooth: bool
+    kink: float = 0.0
     distance: float = float("nan")
     alternatives: int = 0
     x: np.ndarray = field(repr=False, default=None)
@@ -305,6 +311,8 @@ class FixedPoint:
             kind = f"saddle ({self.n_unstable} unstable)"
         if self.n_zero:
             kind += f", {self.n_zero} zero mode{'s' if self.n_zero > 1 else ''}"
+        if not self.smooth:
+            kind += " (not smooth: spectrum indicative)"
         return kind
 
     def lead_text(self):
@@ -328,7 +336,7 @@ class FixedPoint:
             "zero_directions": self.zero_texts(), "drift_direction": None if self.converged else self.drift_text(),
             "eigenvalues": [[float(z.real), float(z.imag)] for z in self.eigenvalues],
             "jacobian_error": self.jacobian_error, "on_psd_boundary": bool(self.on_boundary),
-            "smooth": bool(self.smooth), "distance_from_trajectory": self.distance,
+            "smooth": bool(self.smooth), "kink": self.kink, "distance_from_trajectory": self.distance,
             "other_fixed_points_found": self.alternatives,
             "Q": self.Q.tolist(), "R": self.R.tolist(), "v": self.v.tolist(),
         }
@@ -374,16 +382,28 @@ class _Flow:
         low, scale = _lowest_eigenvalue(self.unpack, self.state.T, x)
         on_boundary = low <= BOUNDARY_RTOL * scale
         f = self.fun(x)
+        smooth = not (on_boundary and activation_code(self.activation) == RELU)
         Q, R, v = self.unpack(x)
-        return dict(
+        return dict(kink=0.0 if smooth else _kink(self.fun, x, f),
             residual=float(np.max(np.abs(f))), Q=Q, R=R, v=v,
             eg=float(eg_of(self.activation, Q, R, self.state.T, self.state.A, v)),
             eigenvalues=lam, zero_tol=float(zero_tol), jacobian_error=err, n_unstable=int(unstable.sum()),
             n_zero=int(zero.sum()), lead=complex(lam[i]), lead_vector=_unit(V[:, i]),
             zero_vectors=_null_space(J, zero_tol),
             drift=f / np.linalg.norm(f) if np.linalg.norm(f) > 0 else np.zeros_like(f), names=self.names,
-            on_boundary=bool(on_boundary), smooth=not (on_boundary and activation_code(self.activation) == RELU),
-            x=x)
+            on_boundary=bool(on_boundary), smooth=smooth, x=x)
+
+
+def _kink(fun, x, f0):
+    """Spectral norm of (forward − backward difference Jacobian): O(h) where fun is smooth,
+    the jump of its one-sided slopes where it has a kink (1/α)."""
+    h = _steps(x)
+    jump = np.empty((len(x), len(x)))
+    for j in range(len(x)):
+        e = np.zeros(len(x))
+        e[j] = h[j]
+        jump[:, j] = (fun(x + e) - 2.0 * f0 + fun(x - e)) / h[j]
+    return float(np.linalg.norm(jump, 2))
 
 
 def _null_space(J, tol):
@@ -476,7 +496,8 @@ class FixedPointResult:
                 for z in p.zero_texts():
                     lines.append(f"       zero mode: {z}")
                 if p.on_boundary:
-                    note = "" if p.smooth else "; the ReLU right-hand side is not differentiable there"
+                    note = ("" if p.smooth else f"; the ReLU right-hand side is not differentiable there: its "
+                            f"one-sided slopes jump by {p.kink:.2g}, eigenvalues below that are not resolved")
                     lines.append(f"       on the boundary of the PSD cone (C singular){note}")
             else:
                 lines.append(f"       no zero of dy/da near this stretch: its slowest state (speed "
