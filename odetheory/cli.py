@@ -4,6 +4,7 @@ Every subcommand turns its options into one API call; bad input ends with a
 one-line error on stderr and exit code 2, a diverged run with exit code 3.
 """
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -404,9 +405,6 @@ def _add_sweep_parser(sub):
 
 def cmd_fixedpoints(args):
     from .experiments.fixedpoints import run_command
-    if args.png:
-        import matplotlib
-        matplotlib.use("Agg")  # the command line draws into files only
     init = _load_init(args.init) if args.init else None
     state = None if args.trajectory else (init if init is not None else _initial_state(args))
     return run_command(args, state, init)
@@ -575,6 +573,9 @@ def _terminate(signum, frame):
 
 
 def main(argv=None):
+    # the command line draws into files only: the non-interactive backend, unless the user
+    # chose one (the library itself never picks a backend, so a notebook keeps its own)
+    os.environ.setdefault("MPLBACKEND", "Agg")
     parser = build_parser()
     args = parser.parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \

@@ -111,8 +111,6 @@ class CompareResult:
 
     def plot(self, path, overwrite=False):
         """PNG: ε_g against α (log-log), simulation and ODE; cos(v, F) against α for DFA."""
-        import matplotlib
-        matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         show_cos = self.settings["rule"] in ("dfa", "sign")
         fig, axes = plt.subplots(1, 2 if show_cos else 1, figsize=(11 if show_cos else 6, 4.2), squeeze=False)

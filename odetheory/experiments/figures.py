@@ -170,8 +170,6 @@ def fig4(out_dir, quick=False, overwrite=False, plearn_result=None):
 
 def make_figures(out_dir="figures", only=None, quick=False, overwrite=False):
     """Write the requested figures (default: all) into out_dir; returns their paths."""
-    import matplotlib
-    matplotlib.use("Agg")
     names = list(FIGURES) if not only else list(only)
     unknown = [n for n in names if n not in FIGURES]
     if unknown:

@@ -138,8 +138,6 @@ class PlearnResult:
 
     def plot(self, path, overwrite=False):
         """PNG: P(learn) against K, and the distribution of final ε_g split by the threshold."""
-        import matplotlib
-        matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
         self.plot_on(a)

@@ -251,8 +251,6 @@ def heat_map(rows, x, y, z, path, overwrite=False, title=None):
     rows: result rows (dicts). Several rows in one (x, y) cell (other options varied,
     e.g. seeds) are averaged over those with a finite z; for z = learned that mean is
     P(learn). Cells with no finite z (diverged or failed runs, no plateau, ...) are grey."""
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
