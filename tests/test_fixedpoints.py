@@ -411,3 +411,25 @@ def test_plateau_length_slope_is_one_over_two_lambda_plus():
     slopes = res.seed_slopes()
     se = np.std(slopes, ddof=1) / math.sqrt(len(slopes))
     assert abs(res.slope - res.predicted_slope) < 3 * se + 0.1 * res.predicted_slope
+
+
+def test_relu_rescaling_maps_fixed_points_only_at_zero_error():
+    """w_k -> c w_k, v_k -> v_k / c keeps the network function; it is no symmetry of the
+    flow (v has its own learning rate), but at ε_g = 0 it maps fixed points to fixed points.
+    At such a boundary point the ReLU flow is not smooth, and the report says so."""
+    T, A = np.eye(2), np.ones(2)
+
+    def rescaled(Q, R, v, c):
+        return Q * np.outer(c, c), R * c[:, None], v / c
+
+    learned = (T.copy(), T.copy(), A.copy())
+    st = State.checked(Q=learned[0], R=learned[1], T=T, A=A, v=learned[2], F=np.array([0.9, 1.4]))
+    fun, pack, _ = fx._rhs_function(st, activation="relu", rule="dfa", eta=0.1)
+    assert np.max(np.abs(fun(pack(*learned)))) < 1e-15
+    assert np.max(np.abs(fun(pack(*rescaled(*learned, np.array([2.0, 0.7])))))) < 1e-15
+    other = _random_state(2, 2, seed=8)
+    x0, x1 = pack(other.Q, other.R, other.v), pack(*rescaled(other.Q, other.R, other.v, np.array([2.0, 0.7])))
+    assert np.max(np.abs(fun(x1) - fun(x0))) > 1e-3
+    fp = fx.refine_state(st, activation="relu", rule="dfa", eta=0.1)
+    assert fp.converged and fp.on_boundary and not fp.smooth and fp.kink > 0
+    assert "not smooth" in fp.classification
