@@ -15,7 +15,7 @@ from odetheory.integrals.activations import activation_code
 from odetheory.rules import rule_code
 from odetheory.initial import draw_network, random_streams
 from simulate import BLOCK_BYTES, simulate
-from simulate.sgd import sgd_steps
+from simulate.sgd import SGDParams, sgd_steps
 
 
 def time_loop(K, M, N, n_steps, seed=0, eta=0.1):
@@ -26,7 +26,8 @@ def time_loop(K, M, N, n_steps, seed=0, eta=0.1):
     rows = max(1, BLOCK_BYTES // (8 * (N + 1)))
     buf = np.empty((rows, N + 1))
     act, rule = activation_code("erf"), rule_code("dfa")
-    sgd_steps(W, v, net.B, net.A, net.F, buf[:1] * 0, 0, 1, act, rule, eta, eta, 0.0)  # compile
+    params = SGDParams(act, act, rule, eta, eta, 0.0)
+    sgd_steps(W, v, net.B, net.A, net.F, buf[:1] * 0, 0, 1, params, 0)  # compile
     draw = loop = 0.0
     done = 0
     while done < n_steps:
@@ -34,7 +35,7 @@ def time_loop(K, M, N, n_steps, seed=0, eta=0.1):
         t0 = time.perf_counter()
         rng.standard_normal(out=buf[:n])
         t1 = time.perf_counter()
-        sgd_steps(W, v, net.B, net.A, net.F, buf, 0, n, act, rule, eta, eta, 0.0)
+        sgd_steps(W, v, net.B, net.A, net.F, buf, 0, n, params, done)
         t2 = time.perf_counter()
         draw += t1 - t0
         loop += t2 - t1

@@ -13,16 +13,18 @@ import time as _time
 import numpy as np
 from tqdm import tqdm
 
-from odetheory.integrals.activations import activation_code
+from odetheory.integrals.pairs import codes, functions, resolve
 from odetheory.rules import rule_code
+from odetheory.schedules import schedule
 from odetheory.errors import InputError, check_integer, check_number
 from odetheory.initial import STREAMS, Network, random_streams
 from odetheory.ode.times import output_times
 from odetheory.status import BLOWUP, INTERRUPTED, NONFINITE, STATUS_MESSAGES, SUCCESS
 from odetheory.ode.trajectory import Trajectory
 
-from .reduced import coordinates, reduced_steps
-from .sgd import half_squared_errors, local_fields, outputs, sgd_steps
+from . import reduced, sgd
+from .reduced import coordinates
+from .sgd import SGDParams, local_fields
 
 __all__ = ["simulate", "step_times", "test_stream", "BLOCK_BYTES", "SAMPLERS"]
 
@@ -67,15 +69,22 @@ class _Blocks:
         return self.filled - self.pos
 
 
+def sampler_kernels(activation, teacher_activation=None):
+    """Compiled SGD loops (``sgd``, ``reduced``) for the activation pair: the modules' own
+    for built-ins, copies bound to a user expression's compiled g, g' otherwise."""
+    return functions((sgd, reduced), activation, teacher_activation)
+
+
 class _Chain:
     """What both samplers keep: second layer v (K,), teacher A (M,), feedback F (K,), the
-    kernel parameters (act, rule, eta, eta_v, sigma), N and their input blocks."""
+    kernel parameters (``SGDParams``) and compiled loops, N, their input blocks and the
+    number of steps done."""
 
-    def __init__(self, network, params, inputs):
+    def __init__(self, network, params, inputs, kernels):
         self.v = np.array(network.v, dtype=float)
         self.A = np.ascontiguousarray(network.A, dtype=float)
         self.F = np.ascontiguousarray(network.F, dtype=float)
-        self.params, self.N, self.inputs = params, network.N, inputs
+        self.params, self.N, self.inputs, self.kernels, self.done = params, network.N, inputs, kernels, 0
 
     def advance(self, n):
         """Up to n steps (fewer at the end of a block or when the error is non-finite);
@@ -84,20 +93,22 @@ class _Chain:
         n = min(x.available(), n)
         k = self._steps(x, n)
         x.pos += k
+        self.done += k
         return k, k < n
 
 
 class _FullSGD(_Chain):
     """N-dimensional weights W (K,N) and inputs x (N,) (kernel ``sgd.sgd_steps``)."""
 
-    def __init__(self, network, rng, params, total):
+    def __init__(self, network, rng, params, total, kernels):
         N = network.N
-        super().__init__(network, params, _Blocks(rng, BLOCK_BYTES // (8 * (N + 1)), N + 1, total))
+        super().__init__(network, params, _Blocks(rng, BLOCK_BYTES // (8 * (N + 1)), N + 1, total), kernels)
         self.W = np.array(network.W, dtype=float, order="C")
         self.B = np.ascontiguousarray(network.B, dtype=float)
 
     def _steps(self, x, n):
-        return sgd_steps(self.W, self.v, self.B, self.A, self.F, x.buf, x.pos, x.pos + n, *self.params)
+        return self.kernels.sgd_steps(self.W, self.v, self.B, self.A, self.F, x.buf, x.pos, x.pos + n, self.params,
+                                      self.done)
 
     def order_parameters(self):
         with np.errstate(invalid="ignore", over="ignore"):
@@ -108,15 +119,16 @@ class _FullSGD(_Chain):
 class _ReducedSGD(_Chain):
     """The same chain in the span of the weights (kernel ``reduced.reduced_steps``)."""
 
-    def __init__(self, network, rng, params, total):
+    def __init__(self, network, rng, params, total, kernels):
         K, M, N = network.W.shape[0], network.B.shape[0], network.N
         super().__init__(network, params,
-                         _Blocks(rng, BLOCK_BYTES // (8 * (M + K + 2)), M + K + 1, total, chi2_dof=N - M - K))
+                         _Blocks(rng, BLOCK_BYTES // (8 * (M + K + 2)), M + K + 1, total, chi2_dof=N - M - K),
+                         kernels)
         self.L_T, self.P, self.S = coordinates(network.B, network.W)
 
     def _steps(self, x, n):
-        return reduced_steps(self.L_T, self.P, self.S, self.v, self.A, self.F, x.buf, x.chi2, x.pos, x.pos + n,
-                             *self.params, self.N)
+        return self.kernels.reduced_steps(self.L_T, self.P, self.S, self.v, self.A, self.F, x.buf, x.chi2, x.pos,
+                                          x.pos + n, self.params, self.done, self.N)
 
     def order_parameters(self):
         with np.errstate(invalid="ignore", over="ignore"):
@@ -128,7 +140,7 @@ class _ReducedSGD(_Chain):
 SAMPLERS = {"full": _FullSGD, "reduced": _ReducedSGD}
 
 
-def _check(network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test, sampler):
+def _check(network, rule, eta, eta_v, sigma, t_max, seed, mc_test, sampler):
     if not isinstance(network, Network):
         raise InputError("network must be an odetheory.initial.Network (see draw_network)")
     for name in ("B", "A", "W", "v", "F"):
@@ -144,17 +156,21 @@ def _check(network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test, s
         raise InputError("a Monte-Carlo test set needs the N-dimensional inputs: use sampler full with mc_test")
     eta = check_number("eta", eta, 0.0, True)
     eta_v = eta if eta_v is None else check_number("eta_v", eta_v, 0.0, True)
-    return (activation_code(activation), rule_code(rule), eta, eta_v, check_number("sigma", sigma, 0.0, False),
+    return (rule_code(rule), eta, eta_v, check_number("sigma", sigma, 0.0, False),
             check_number("t_max", t_max, 0.0, True), check_integer("seed", seed), mc_test)
 
 
 def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.0, t_max=100.0,
-             times=None, train_second_layer=True, seed=0, mc_test=0, sampler="full", progress=False):
+             times=None, train_second_layer=True, seed=0, mc_test=0, sampler="full", progress=False,
+             teacher_activation=None, weight_decay=0.0, weight_decay_v=0.0, eta_schedule=None, eta_v_schedule=None):
     """Online SGD of ``network`` (``odetheory.initial.Network``, sizes K, M, N) up to α = t_max.
 
-    activation: erf, linear or relu; rule: bp, dfa or sign. eta, eta_v: learning rates
+    activation, teacher_activation: the student's and the teacher's g (names or
+    expressions in x, as in ``odetheory.integrate``; the teacher's defaults to the
+    student's); rule: bp, dfa or sign. eta, eta_v: learning rates
     (eta_v defaults to eta; train_second_layer=False keeps v fixed). sigma: std of the
-    teacher's output noise. Inputs x (N,) and noise ζ come from
+    teacher's output noise. weight_decay, weight_decay_v: λ, λ_v (THEORY.md §10);
+    eta_schedule, eta_v_schedule: ``odetheory.schedules`` (η at step s is η(s/N)). Inputs x (N,) and noise ζ come from
     ``random_streams(seed)["data"]``. Output times: the grid of
     ``odetheory.ode.output_times(t_max, times)``, rounded to whole steps.
     sampler: ``full`` moves the N-dimensional weights (``sgd``); ``reduced`` runs the
@@ -168,17 +184,33 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
     a run interrupted by Ctrl-C (status INTERRUPTED). progress: a progress bar in t on
     stderr (on a terminal, for runs longer than 2 s).
     """
-    act, rl, eta, eta_v, sigma, t_max, seed, mc_test = _check(
-        network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test, sampler)
+    rl, eta, eta_v, sigma, t_max, seed, mc_test = _check(network, rule, eta, eta_v, sigma, t_max, seed, mc_test,
+                                                         sampler)
+    weight_decay = check_number("weight_decay", weight_decay, 0.0, False)
+    weight_decay_v = check_number("weight_decay_v", weight_decay_v, 0.0, False)
+    eta_schedule, eta_v_schedule = schedule(eta_schedule), schedule(eta_v_schedule, "--eta-v-schedule")
+    student, teacher = resolve(activation, teacher_activation)
+    act, teacher_act = codes(student, teacher)
+    kernels = sampler_kernels(student, teacher)
     N = network.N
     steps = step_times(N, t_max, times)
     if mc_test:
         X_test = test_stream(seed).standard_normal((mc_test, N))
-        y_test = outputs(local_fields(X_test, network.B), network.A, act)
-    params = (act, rl, eta, eta_v if train_second_layer else 0.0, sigma)
+        y_test = kernels.outputs(local_fields(X_test, network.B), network.A, teacher_act)
+    (a0, g0), (a1, g1) = eta_schedule.power_law, eta_v_schedule.power_law
+    # a step schedule changes η at step ceil(t_i N) (η at step s is η(s/N))
+    breaks = sorted({math.ceil(t * N - 1e-9) for t in (*eta_schedule.times, *eta_v_schedule.times)
+                     if 0 < t * N < steps[-1]})
+
+    def params_at(step):
+        t = step / N
+        rate_w = eta_schedule.rate(eta, t) if eta_schedule.kind == "steps" else eta
+        rate_v = eta_v_schedule.rate(eta_v, t) if eta_v_schedule.kind == "steps" else eta_v
+        return SGDParams(act, teacher_act, rl, float(rate_w), float(rate_v) if train_second_layer else 0.0, sigma,
+                         weight_decay, weight_decay_v, a0, g0, a1, g1)
 
     start = _time.perf_counter()
-    chain = SAMPLERS[sampler](network, random_streams(seed)["data"], params, int(steps[-1]))
+    chain = SAMPLERS[sampler](network, random_streams(seed)["data"], params_at(0), int(steps[-1]), kernels)
     rows = []  # (q, r, v, eg_mc, eg_mc_se) per output time
     done, status = 0, SUCCESS
     bar = tqdm(total=float(t_max), disable=None if progress else True, delay=2.0, unit="α",
@@ -186,8 +218,11 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
     try:
         for target in steps:
             while done < target and status == SUCCESS:
-                k, stopped = chain.advance(target - done)
+                upto = min([target] + [b for b in breaks if b > done])
+                k, stopped = chain.advance(upto - done)
                 done += k
+                if done in breaks:
+                    chain.params = params_at(done)
                 bar.update(done / N - bar.n)
                 if stopped:
                     status = NONFINITE
@@ -199,7 +234,7 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
                 break
             mc = (np.nan, np.nan)
             if mc_test:
-                h = half_squared_errors(local_fields(X_test, chain.W), v, y_test, act)
+                h = kernels.half_squared_errors(local_fields(X_test, chain.W), v, y_test, act)
                 mc = (h.mean(), h.std(ddof=1) / math.sqrt(mc_test) if mc_test > 1 else np.nan)
             rows.append((q, r, v, *mc))
     except KeyboardInterrupt:  # Ctrl-C: keep the rows recorded so far
@@ -219,12 +254,13 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
     if not mc_test:
         eg_mc, eg_mc_se = [], []
     K, M = network.W.shape[0], network.B.shape[0]
-    settings = dict(activation=activation, rule=rule, eta=eta, eta_v=eta_v, sigma=sigma, t_max=t_max,
-                    train_second_layer=train_second_layer, seed=seed, mc_test=mc_test, N=N,
-                    steps=done, method="sgd", sampler=sampler)
+    settings = dict(activation=student.name, teacher_activation=teacher.name, rule=rule, eta=eta, eta_v=eta_v,
+                    sigma=sigma, t_max=t_max, train_second_layer=train_second_layer, seed=seed, mc_test=mc_test, N=N,
+                    steps=done, method="sgd", sampler=sampler, weight_decay=weight_decay,
+                    weight_decay_v=weight_decay_v, eta_schedule=str(eta_schedule), eta_v_schedule=str(eta_v_schedule))
     traj = Trajectory.from_order_parameters(
         steps[:n_out] / N, np.array(Q).reshape(n_out, K, K), np.array(R).reshape(n_out, K, M),
-        np.array(V).reshape(n_out, K), network.state(), activation,
+        np.array(V).reshape(n_out, K), network.state(), student, teacher,
         status=status, message=message, nfev=0, wall_time=wall, settings=settings)
     traj.eg_mc = np.array(eg_mc)
     traj.eg_mc_se = np.array(eg_mc_se)

@@ -32,7 +32,7 @@ from numba import njit
 
 from odetheory.integrals.activations import g
 
-from .sgd import learning_step
+from .sgd import learning_step, step_rates
 
 
 def coordinates(B, W):
@@ -79,28 +79,29 @@ def lower_triangularise(X):
 
 
 @njit(cache=True, nogil=True)
-def reduced_steps(L_T, P, S, v, A, F, Z, chi2, start, stop, act, rule, eta, eta_v, sigma, N):
+def reduced_steps(L_T, P, S, v, A, F, Z, chi2, start, stop, p, step0, N):
     """Run the steps on rows Z[start:stop] (M+K+1 columns) and chi2[start:stop].
 
     P (K,M), S (K,K), v (K,) are updated in place; L_T (M,M), A (M,), F (K,) fixed;
-    act, rule: codes of ``odetheory.activations``; eta, eta_v (0 keeps v fixed), sigma
-    as in ``sgd.sgd_steps``; N the input dimension. Returns the number of steps done:
-    stop − start, or fewer if the error became non-finite (that step is not applied).
+    p: ``sgd.SGDParams``; step0: steps done before row `start`; N the input dimension.
+    Weight decay scales the student's coordinates, w ← (1 − ηλ/N) w + c x. Returns the
+    number of steps done: stop − start, or fewer if the error became non-finite (that
+    step is not applied).
     """
     K, M = P.shape
-    step_w = eta / N  # u_k = c_k/√N with c_k = −(η/√N) f_k g'(λ_k) e
-    step_v = eta_v / N
     lam = np.empty(K)
     gl = np.empty(K)
     u = np.empty(K)
     X = np.empty((K, K + 1))
     for s in range(start, stop):
-        label = sigma * Z[s, M + K]
+        eta, eta_v = step_rates(p, step0 + s - start, N)
+        keep = 1.0 - eta * p.weight_decay / N
+        label = p.sigma * Z[s, M + K]
         for m in range(M):
             nu = 0.0
             for j in range(m + 1):
                 nu += L_T[m, j] * Z[s, j]
-            label += A[m] * g(act, nu)
+            label += A[m] * g(p.teacher_activation, nu)
         for k in range(K):
             x = 0.0
             for j in range(M):
@@ -108,14 +109,15 @@ def reduced_steps(L_T, P, S, v, A, F, Z, chi2, start, stop, act, rule, eta, eta_
             for j in range(k + 1):
                 x += S[k, j] * Z[s, M + j]
             lam[k] = x
-        if not learning_step(lam, label, v, F, act, rule, step_w, step_v, gl, u):
+        # u_k = c_k/√N with c_k = −(η/√N) f_k g'(λ_k) e
+        if not learning_step(lam, label, v, F, p.activation, p.rule, eta / N, eta_v / N, p.weight_decay_v, gl, u):
             return s - start
         rest = math.sqrt(chi2[s])
         for k in range(K):
             for j in range(M):
-                P[k, j] += u[k] * Z[s, j]
+                P[k, j] = keep * P[k, j] + u[k] * Z[s, j]
             for j in range(K):
-                X[k, j] = (S[k, j] if j <= k else 0.0) + u[k] * Z[s, M + j]
+                X[k, j] = (keep * S[k, j] if j <= k else 0.0) + u[k] * Z[s, M + j]
             X[k, K] = u[k] * rest
         lower_triangularise(X)
         for k in range(K):

@@ -5,20 +5,43 @@ X[s, N] the output-noise draw ζ of the same step, so the data consumed does not
 depend on how the stream is cut into blocks. Fields are λ = W x/√N, ν = B x/√N.
 Each step updates W (K, N) and v (K,) in place from the same pre-update quantities:
 
-    e = Σ_k v_k g(λ_k) − Σ_m A_m g(ν_m) − σ ζ
-    W_k ← W_k − (η/√N) f_k g'(λ_k) e x,    v_k ← v_k − (η_v/N) g(λ_k) e
+    e = Σ_k v_k g(λ_k) − Σ_m A_m g*(ν_m) − σ ζ
+    W_k ← W_k − (η/√N) f_k g'(λ_k) e x − (η λ/N) W_k,    v_k ← v_k − (η_v/N) (g(λ_k) e + λ_v v_k)
 
-with f = v (bp), F (dfa) or sign(v) (sign); η_v = 0 keeps v fixed. The first-layer
-update of step s is fused with the student fields of step s+1 (one pass over W).
-The loops release the GIL, so independent runs can share a thread pool.
+with f = v (bp), F (dfa) or sign(v) (sign); g* the teacher's activation; λ, λ_v the weight
+decays (THEORY.md §10); η_v = 0 keeps v fixed. With a power-law schedule η and η_v are
+η(s/N) at step s (``SGDParams``; a step schedule is run piece by piece by the caller).
+The first-layer update of step s is fused with the student fields of step s+1 (one pass
+over W). The loops release the GIL, so independent runs can share a thread pool.
 """
 import math
 
 import numpy as np
 from numba import njit
 
+from typing import NamedTuple
+
 from odetheory.integrals.activations import g, g_prime
+from odetheory.ode.rhs import rate
 from odetheory.rules import feedback
+
+
+class SGDParams(NamedTuple):
+    """What the SGD loops need besides the weights: activation codes of student and teacher,
+    rule code, η, η_v (0 keeps v fixed), output-noise σ, weight decays λ, λ_v, and the
+    power-law schedules (α0, γ) of η and η_v (γ = 0: constant)."""
+    activation: int
+    teacher_activation: int
+    rule: int
+    eta: float
+    eta_v: float
+    sigma: float
+    weight_decay: float = 0.0
+    weight_decay_v: float = 0.0
+    eta_alpha0: float = 1.0
+    eta_gamma: float = 0.0
+    eta_v_alpha0: float = 1.0
+    eta_v_gamma: float = 0.0
 
 # Reassociation lets LLVM vectorise the dot products; no-NaN/no-Inf flags are left
 # out on purpose, so that a diverging run is still detected.
@@ -35,30 +58,31 @@ def _dot(a, X, s, N):
 
 
 @njit(cache=True, fastmath=_FAST)
-def _update_and_field(w, c, X, s, N):
-    """w += c X[s, :N] in place; returns the new w · X[s+1, :N]."""
+def _update_and_field(w, keep, c, X, s, N):
+    """w ← keep·w + c X[s, :N] in place; returns the new w · X[s+1, :N]."""
     acc = 0.0
     for i in range(N):
-        wi = w[i] + c * X[s, i]
+        wi = keep * w[i] + c * X[s, i]
         w[i] = wi
         acc += wi * X[s + 1, i]
     return acc
 
 
 @njit(cache=True, fastmath=_FAST)
-def _update(w, c, X, s, N):
-    """w += c X[s, :N] in place."""
+def _update(w, keep, c, X, s, N):
+    """w ← keep·w + c X[s, :N] in place."""
     for i in range(N):
-        w[i] += c * X[s, i]
+        w[i] = keep * w[i] + c * X[s, i]
 
 
 @njit(cache=True)
-def learning_step(lam, label, v, F, act, rule, step_w, step_v, gl, c):
+def learning_step(lam, label, v, F, act, rule, step_w, step_v, decay_v, gl, c):
     """The learning rule for one input, shared by both samplers.
 
-    lam (K,): student fields; label: teacher output Σ_m A_m g(ν_m) + σ ζ. Sets
+    lam (K,): student fields; label: teacher output Σ_m A_m g*(ν_m) + σ ζ. Sets
     gl = g(λ) and c_k = −step_w f_k g'(λ_k) e (the factor of the input in the first-layer
-    update) with e = Σ_k v_k g(λ_k) − label, then v_k ← v_k − step_v g(λ_k) e in place.
+    update) with e = Σ_k v_k g(λ_k) − label, then v_k ← v_k − step_v (g(λ_k) e + decay_v v_k)
+    in place.
     Returns False, changing nothing, when e is not finite.
     """
     K = lam.shape[0]
@@ -73,43 +97,50 @@ def learning_step(lam, label, v, F, act, rule, step_w, step_v, gl, c):
         c[k] = -step_w * f[k] * g_prime(act, lam[k]) * e
     if step_v != 0.0:
         for k in range(K):
-            v[k] -= step_v * gl[k] * e
+            v[k] -= step_v * (gl[k] * e + decay_v * v[k])
     return True
 
 
+@njit(cache=True)
+def step_rates(p, step, N):
+    """(η, η_v) at step `step` (time step/N) for SGDParams p."""
+    t = step / N
+    return rate(p.eta, p.eta_alpha0, p.eta_gamma, t), rate(p.eta_v, p.eta_v_alpha0, p.eta_v_gamma, t)
+
+
 @njit(cache=True, nogil=True)
-def sgd_steps(W, v, B, A, F, X, start, stop, act, rule, eta, eta_v, sigma):
+def sgd_steps(W, v, B, A, F, X, start, stop, p, step0):
     """Run the steps on rows X[start:stop] (see module docstring), W (K,N), v (K,) in place.
 
-    B (M,N), A (M,), F (K,); act, rule: codes of ``odetheory.activations``;
-    eta, eta_v (0 keeps v fixed), sigma: learning rates and output-noise std.
-    Returns the number of steps done: stop − start, or fewer if the error became
-    non-finite (that step is not applied).
+    B (M,N), A (M,), F (K,); p: ``SGDParams``; step0: the number of steps done before
+    row `start` (the time of the schedule). Returns the number of steps done: stop − start,
+    or fewer if the error became non-finite (that step is not applied).
     """
     K, N = W.shape
     M = B.shape[0]
     if stop <= start:
         return 0
     root = math.sqrt(N)
-    step_w = eta / root
-    step_v = eta_v / N
     lam = np.empty(K)
     gl = np.empty(K)
     c = np.empty(K)
     for k in range(K):
         lam[k] = _dot(W[k], X, start, N) / root
     for s in range(start, stop):
-        label = sigma * X[s, N]
+        eta, eta_v = step_rates(p, step0 + s - start, N)
+        keep = 1.0 - eta * p.weight_decay / N
+        label = p.sigma * X[s, N]
         for m in range(M):
-            label += A[m] * g(act, _dot(B[m], X, s, N) / root)
-        if not learning_step(lam, label, v, F, act, rule, step_w, step_v, gl, c):
+            label += A[m] * g(p.teacher_activation, _dot(B[m], X, s, N) / root)
+        if not learning_step(lam, label, v, F, p.activation, p.rule, eta / root, eta_v / N, p.weight_decay_v,
+                             gl, c):
             return s - start
         if s + 1 < stop:
             for k in range(K):
-                lam[k] = _update_and_field(W[k], c[k], X, s, N) / root
+                lam[k] = _update_and_field(W[k], keep, c[k], X, s, N) / root
         else:
             for k in range(K):
-                _update(W[k], c[k], X, s, N)
+                _update(W[k], keep, c[k], X, s, N)
     return stop - start
 
 

@@ -12,7 +12,7 @@ from odetheory.integrals.activations import activation_code
 from odetheory.ode.trajectory import cosine
 from odetheory.rules import BP, DFA
 from simulate import deep, deep_data
-from simulate.sgd import learning_step, sgd_steps
+from simulate.sgd import SGDParams, learning_step, sgd_steps
 
 
 def linear_regression_data(n_in, n_out, n=40, seed=0):
@@ -96,12 +96,13 @@ def test_two_layers_one_output_is_the_shallow_simulator(activation, rule):
     lam = W @ X[0, :N] / np.sqrt(N)
     c, gl = np.empty(K), np.empty(K)
     step_w = eta / np.sqrt(N)
-    assert learning_step(lam, y[0], v.copy(), F, act, BP if rule == "bp" else DFA, step_w, 0.0, gl, c)
+    assert learning_step(lam, y[0], v.copy(), F, act, BP if rule == "bp" else DFA, step_w, 0.0, 0.0, gl, c)
     _, _, _, delta = deep.signals(net, X[:1, :N], y[:1, None])
     np.testing.assert_allclose(delta[0][0], -c / step_w, rtol=1e-12, atol=1e-14)
 
     W_s, v_s = W.copy(), v.copy()
-    assert sgd_steps(W_s, v_s, B, A, F, X, 0, steps, act, BP if rule == "bp" else DFA, eta, eta, 0.0) == steps
+    assert sgd_steps(W_s, v_s, B, A, F, X, 0, steps, SGDParams(act, act, BP if rule == "bp" else DFA, eta, eta, 0.0),
+                     0) == steps
     for s in range(steps):
         deep.sgd_step(net, X[s:s + 1, :N], y[s:s + 1, None], eta / N)
     np.testing.assert_allclose(net.W[0] * np.sqrt(N), W_s, rtol=1e-10, atol=1e-12)

@@ -5,7 +5,7 @@ import pytest
 
 from gaussian import g, g_prime, mc_average, random_covariance
 from odetheory.integrals import kernels
-from odetheory.integrals.activations import ACTIVATIONS
+from odetheory.integrals.activations import CLOSED_FORM as ACTIVATIONS
 
 PAIRS = [(0, 1), (0, 0), (2, 3)]
 TRIPLES = [(0, 1, 2), (0, 0, 1), (0, 1, 0), (0, 1, 1), (3, 3, 3)]

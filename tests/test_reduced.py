@@ -17,6 +17,7 @@ from odetheory.errors import InputError
 from odetheory.initial import draw_network
 from simulate import simulate as run
 from simulate.reduced import coordinates, lower_triangularise, reduced_steps
+from simulate.sgd import SGDParams
 
 
 def gram_schmidt(B, W):
@@ -61,8 +62,9 @@ def test_reduced_steps_follow_the_full_weights(name, rule):
         z = basis.T @ x
         rest = x - basis @ z
         Z = np.append(z, zeta)[None, :]
+        code = activation_code(name)
         done = reduced_steps(L_T, P, S, v_red, net.A, net.F, Z, np.array([rest @ rest]), 0, 1,
-                             activation_code(name), rule_code(rule), eta, eta_v, sigma, N)
+                             SGDParams(code, code, rule_code(rule), eta, eta_v, sigma), 0, N)
         assert done == 1
         W, v = reference_step(W, v, net.B, net.A, net.F, x, zeta, name, rule, eta, eta_v, sigma)
     assert np.max(np.abs(W - net.W)) > 1e-2  # the weights did move
@@ -106,8 +108,9 @@ def test_reduced_inputs_have_the_norm_of_N_dimensional_inputs():
     """|x|² = |z|² + s² of the reduced sampler's own draws is χ²_N: mean N and variance 2N over 5·10^4
     steps (4.5 standard errors); s² alone has mean N − K − M."""
     K, M, N, rows = 3, 2, 9, 50_000
-    params = (activation_code("erf"), rule_code("dfa"), 0.1, 0.1, 0.0)
-    chain = sim.SAMPLERS["reduced"](draw_network(K, M, N), np.random.default_rng(3), params, rows)
+    params = SGDParams(activation_code("erf"), activation_code("erf"), rule_code("dfa"), 0.1, 0.1, 0.0)
+    chain = sim.SAMPLERS["reduced"](draw_network(K, M, N), np.random.default_rng(3), params, rows,
+                                    sim.sampler_kernels("erf"))
     blocks = chain.inputs
     assert blocks.available() == rows
     norm2 = np.sum(blocks.buf[:, :K + M] ** 2, axis=1) + blocks.chi2

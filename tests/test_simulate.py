@@ -14,7 +14,7 @@ from odetheory.errors import InputError
 from odetheory.initial import draw_network
 from odetheory.status import NONFINITE, STATUS_MESSAGES
 from simulate import simulate as run
-from simulate.sgd import sgd_steps
+from simulate.sgd import SGDParams, sgd_steps
 
 
 # ---------------------------------------------------------------- plain-numpy reference
@@ -40,8 +40,9 @@ def test_steps_match_numpy_reference(name, rule, train_v):
     # a single step, then several consecutive steps (the fused update-and-field path)
     for stop in (1, n_steps):
         W, v = net.W.copy(), net.v.copy()
-        done = sgd_steps(W, v, net.B, net.A, net.F, X, 0, stop, activation_code(name), rule_code(rule),
-                         eta, eta_v, sigma)
+        code = activation_code(name)
+        done = sgd_steps(W, v, net.B, net.A, net.F, X, 0, stop,
+                         SGDParams(code, code, rule_code(rule), eta, eta_v, sigma), 0)
         W_ref, v_ref = net.W.copy(), net.v.copy()
         for s in range(stop):
             W_ref, v_ref = reference_step(W_ref, v_ref, net.B, net.A, net.F, X[s, :N], X[s, N],
@@ -54,15 +55,18 @@ def test_steps_match_numpy_reference(name, rule, train_v):
         np.testing.assert_array_equal(v, net.v)
 
 
+P = SGDParams(ERF, ERF, DFA, 0.5, 0.5, 0.1)
+
+
 def test_steps_start_inside_a_block():
     net = draw_network(2, 1, 40, sigma0=1.0, seed=0)
     X = np.random.default_rng(1).standard_normal((5, 41))
     args = (net.B, net.A, net.F)
     W1, v1 = net.W.copy(), net.v.copy()
-    sgd_steps(W1, v1, *args, X, 0, 5, ERF, DFA, 0.5, 0.5, 0.1)
+    sgd_steps(W1, v1, *args, X, 0, 5, P, 0)
     W2, v2 = net.W.copy(), net.v.copy()
-    sgd_steps(W2, v2, *args, X, 0, 2, ERF, DFA, 0.5, 0.5, 0.1)
-    sgd_steps(W2, v2, *args, X, 2, 5, ERF, DFA, 0.5, 0.5, 0.1)
+    sgd_steps(W2, v2, *args, X, 0, 2, P, 0)
+    sgd_steps(W2, v2, *args, X, 2, 5, P, 2)
     np.testing.assert_allclose(W1, W2, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(v1, v2, rtol=1e-13, atol=1e-15)
 
@@ -72,9 +76,9 @@ def test_steps_stop_at_non_finite_error():
     X = np.random.default_rng(2).standard_normal((5, 31))
     X[3, 30] = np.inf  # the noise draw of step 3 makes e non-finite
     W, v = net.W.copy(), net.v.copy()
-    done = sgd_steps(W, v, net.B, net.A, net.F, X, 0, 5, ERF, DFA, 0.5, 0.5, 0.1)
+    done = sgd_steps(W, v, net.B, net.A, net.F, X, 0, 5, P, 0)
     W3, v3 = net.W.copy(), net.v.copy()
-    sgd_steps(W3, v3, net.B, net.A, net.F, X, 0, 3, ERF, DFA, 0.5, 0.5, 0.1)
+    sgd_steps(W3, v3, net.B, net.A, net.F, X, 0, 3, P, 0)
     assert done == 3
     np.testing.assert_array_equal(W, W3)
     np.testing.assert_array_equal(v, v3)
@@ -209,7 +213,7 @@ NET = draw_network(2, 2, 50, 1e-2, seed=0)
     dict(eta_v=0.0), dict(eta_v=-0.1), dict(eta_v=float("inf")),
     dict(sigma=-0.1), dict(sigma=float("nan")),
     dict(t_max=0.0), dict(t_max=-5.0), dict(t_max=float("inf")),
-    dict(activation="tanh"), dict(rule="fa"), dict(mc_test=-1), dict(seed=-3),
+    dict(activation="tanhh"), dict(activation="x + y"), dict(rule="fa"), dict(mc_test=-1), dict(seed=-3),
     dict(times=[200.0]), dict(times=[float("nan")]),
 ])
 def test_bad_input_raises_one_line(kwargs):

@@ -9,7 +9,7 @@ import sympy as sp
 from gaussian import random_covariance
 from odetheory.integrals import symbolic as S
 from odetheory.integrals import kernels
-from odetheory.integrals.activations import ACTIVATIONS
+from odetheory.integrals.activations import CLOSED_FORM as ACTIVATIONS
 
 PATTERNS3 = [(0, 1, 2), (0, 0, 1), (0, 1, 1), (0, 1, 0), (0, 0, 0)]
 PATTERNS4 = [(0, 1, 2, 3), (0, 0, 1, 2), (0, 1, 2, 2), (0, 1, 0, 1), (0, 0, 1, 1), (0, 1, 1, 2),

@@ -88,6 +88,38 @@ def j2(act, C_aa, C_bb, C_ab):
 
 
 @njit(cache=True)
+def a1_linear(C_aa, C_bb, C_ab):
+    """E[g''(a) g(b)], g = linear."""
+    return 0.0
+
+
+@njit(cache=True)
+def a1_erf(C_aa, C_bb, C_ab):
+    """E[g''(a) g(b)], g = erf."""
+    P_a = C_aa + 1
+    P_b = C_bb + 1
+    return -2*C_ab/(math.pi*P_a*_sqrt(-C_ab**2 + P_a*P_b))
+
+
+@njit(cache=True)
+def a1_relu(C_aa, C_bb, C_ab):
+    """E[g''(a) g(b)], g = relu."""
+    if C_aa <= 0.0 or C_bb <= 0.0:
+        return 0.0
+    return (1/2)*_sqrt(C_aa*C_bb - C_ab**2)/(math.pi*C_aa)
+
+
+@njit(cache=True)
+def a1(act, C_aa, C_bb, C_ab):
+    """E[g''(a) g(b)]."""
+    if act == 0:  # linear
+        return a1_linear(C_aa, C_bb, C_ab)
+    if act == 1:  # erf
+        return a1_erf(C_aa, C_bb, C_ab)
+    return a1_relu(C_aa, C_bb, C_ab)  # relu
+
+
+@njit(cache=True)
 def i3_linear(C_aa, C_bb, C_cc, C_ab, C_ac, C_bc):
     """E[g'(a) b g(c)]: the middle field b enters linearly, g = linear."""
     return C_bc

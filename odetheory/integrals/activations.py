@@ -1,24 +1,60 @@
-"""Activations as values: name, compiled g, g', g'', oddness and the closed forms they have.
+"""Activations as values: name, compiled g, g', g'', oddness and the route their integrals take.
 
-    erf:    g(x) = erf(x/√2)          g'(x) = √(2/π) exp(−x²/2)    g''(x) = −x g'(x)
-    linear: g(x) = x                  g'(x) = 1                     g''(x) = 0
-    relu:   g(x) = max(0, x)          g'(x) = θ(x), θ(0) = 0        g''(x) = δ(x) (0 off x = 0)
+Built-in activations (THEORY.md §1, §9), each with the route of its Gaussian integrals:
+
+    erf       g = erf(x/√2)           closed forms (generated from ``symbolic``)
+    relu      g = max(0, x)           closed forms; I4 numerical (``relu_i4``)
+    linear    g = x                   closed forms
+    tanh      g = tanh(x)             numerical quadrature (``numerical``)
+    sigmoid   g = 1/(1 + e^(−x))      numerical quadrature
+    softplus  g = log(1 + e^x)        numerical quadrature
+    gelu      g = x Φ(x)              numerical quadrature
+    he2       g = x² − 1              polynomial: exact Gaussian moments (``polynomial``)
+    he3       g = x³ − 3x             polynomial: exact Gaussian moments
+
+Any other expression in x that sympy parses becomes an activation too (``expressions``):
+a polynomial takes the polynomial route, anything else numerical quadrature.
 
 Compiled code receives an activation as its integer ``code`` (numba cannot cache a
 function that takes another compiled function as an argument, so the kernels and the
-SGD loops dispatch on the code at compile time instead); ``g(code, x)`` etc. are the
-scalar functions behind ``Activation.g``.
+SGD loops dispatch on the code instead); ``g(code, x)`` etc. are the scalar functions
+behind ``Activation.g``. A user expression gets the codes ``USER_STUDENT`` /
+``USER_TEACHER`` in compiled copies of those loops bound to its own functions
+(``binding``).
 """
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 from numba import njit
 
 from ..errors import InputError
 
-LINEAR, ERF, RELU = 0, 1, 2
+LINEAR, ERF, RELU, TANH, SIGMOID, SOFTPLUS, GELU, HE2, HE3 = range(9)
+USER_STUDENT, USER_TEACHER = 100, 101
+N_BUILTIN = 9
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+# polynomial coefficients c_0..c_3 (g = Σ c_j x^j) of the built-in polynomial activations;
+# a row of zeros with POLY_DEGREE[code] = −1 marks an activation that is not a polynomial
+POLY_DEGREE = np.array([1, -1, -1, -1, -1, -1, -1, 2, 3], dtype=np.int64)
+POLY_COEFFICIENTS = np.zeros((N_BUILTIN, 4))
+POLY_COEFFICIENTS[LINEAR, 1] = 1.0
+POLY_COEFFICIENTS[HE2, [0, 2]] = (-1.0, 1.0)
+POLY_COEFFICIENTS[HE3, [1, 3]] = (-3.0, 1.0)
+# half-width of the strip |Im x| < d in which g is analytic (distance of the nearest complex
+# singularity from the real axis): it sets the step of the quadrature rule (``numerical``)
+STRIP = np.array([np.inf, np.inf, 0.0, math.pi / 2, math.pi, math.pi, np.inf, np.inf, np.inf])
+
+
+@njit(cache=True)
+def _sigmoid(x):
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
 
 
 @njit(cache=True)
@@ -28,6 +64,18 @@ def g(act, x):
         return math.erf(x / math.sqrt(2.0))
     if act == RELU:
         return x if x > 0.0 else 0.0
+    if act == TANH:
+        return math.tanh(x)
+    if act == SIGMOID:
+        return _sigmoid(x)
+    if act == SOFTPLUS:
+        return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+    if act == GELU:
+        return x * 0.5 * math.erfc(-x / math.sqrt(2.0))
+    if act == HE2:
+        return x * x - 1.0
+    if act == HE3:
+        return x * (x * x - 3.0)
     return x
 
 
@@ -38,6 +86,18 @@ def g_prime(act, x):
         return _SQRT_2_OVER_PI * math.exp(-0.5 * x * x)
     if act == RELU:
         return 1.0 if x > 0.0 else 0.0
+    if act == TANH:
+        t = math.tanh(x)
+        return 1.0 - t * t
+    if act == SIGMOID or act == SOFTPLUS:
+        s = _sigmoid(x)
+        return s * (1.0 - s) if act == SIGMOID else s
+    if act == GELU:
+        return 0.5 * math.erfc(-x / math.sqrt(2.0)) + x * _INV_SQRT_2PI * math.exp(-0.5 * x * x)
+    if act == HE2:
+        return 2.0 * x
+    if act == HE3:
+        return 3.0 * x * x - 3.0
     return 1.0
 
 
@@ -46,49 +106,121 @@ def g_second(act, x):
     """Second derivative g''(x) for a scalar x (ReLU: 0 away from the δ at x = 0)."""
     if act == ERF:
         return -x * _SQRT_2_OVER_PI * math.exp(-0.5 * x * x)
+    if act == TANH:
+        t = math.tanh(x)
+        return -2.0 * t * (1.0 - t * t)
+    if act == SIGMOID or act == SOFTPLUS:
+        s = _sigmoid(x)
+        return s * (1.0 - s) * (1.0 - 2.0 * s) if act == SIGMOID else s * (1.0 - s)
+    if act == GELU:
+        return _INV_SQRT_2PI * math.exp(-0.5 * x * x) * (2.0 - x * x)
+    if act == HE2:
+        return 2.0
+    if act == HE3:
+        return 6.0 * x
     return 0.0
+
+
+@njit(cache=True)
+def poly_degree(act):
+    """Degree of a polynomial activation, −1 for one that is not a polynomial."""
+    return POLY_DEGREE[act] if act < N_BUILTIN else -1
+
+
+@njit(cache=True)
+def poly_coefficients(act):
+    """Coefficients (4,) c_0..c_3 of a polynomial activation (zeros otherwise)."""
+    return POLY_COEFFICIENTS[act] if act < N_BUILTIN else np.zeros(4)
+
+
+@njit(cache=True)
+def strip(act):
+    """Half-width of g's strip of analyticity around the real axis (inf: entire)."""
+    return STRIP[act] if act < N_BUILTIN else 1.0
+
+
+CLOSED_FORM_ROUTE, POLYNOMIAL_ROUTE, NUMERICAL_ROUTE = "closed form", "polynomial", "numerical"
 
 
 @dataclass(frozen=True)
 class Activation:
-    """An activation g: its name, compiled-code tag, formula, oddness and closed forms.
+    """An activation g: its name, compiled-code tag, formula, oddness and the route of its integrals.
 
-    ``closed_forms`` names the integrals with an exact closed form (generated from the
-    sympy derivation into ``_generated``); ReLU I4 is numerical (``relu_i4``)."""
+    ``closed_forms`` names the integrals with an exact closed form when teacher and
+    student share this activation (generated from the sympy derivation into
+    ``_generated``; ReLU I4 is numerical, ``relu_i4``). ``expression`` is the sympy-readable
+    formula in x; ``source`` holds the generated Python source of g, g', g'' for a user
+    expression (None for a built-in, whose functions are the compiled ``g`` above);
+    ``coefficients`` the polynomial coefficients c_0.. of a polynomial; ``strip`` the
+    half-width of g's strip of analyticity (``STRIP``); ``functions`` the compiled scalar
+    (g, g', g'') of a user expression."""
 
     name: str
     code: int
     formula: str
     odd: bool
     closed_forms: tuple
+    route: str
+    expression: str
+    source: str = field(default=None, compare=False, repr=False)
+    coefficients: tuple = ()
+    strip: float = math.inf
+    functions: tuple = field(default=None, compare=False, repr=False)
+
+    @property
+    def builtin(self):
+        return self.code < N_BUILTIN
 
     def g(self, x):
-        return g(self.code, float(x))
+        return _scalar(self, 0, x)
 
     def g_prime(self, x):
-        return g_prime(self.code, float(x))
+        return _scalar(self, 1, x)
 
     def g_second(self, x):
-        return g_second(self.code, float(x))
+        return _scalar(self, 2, x)
 
 
-ACTIVATIONS = {
-    "linear": Activation("linear", LINEAR, "g(x) = x", True, ("I2", "J2", "I3", "I4")),
-    "erf": Activation("erf", ERF, "g(x) = erf(x/√2)", True, ("I2", "J2", "I3", "I4")),
-    "relu": Activation("relu", RELU, "g(x) = max(0, x)", False, ("I2", "J2", "I3")),
+def _scalar(act, order, x):
+    if act.builtin:
+        return (g, g_prime, g_second)[order](act.code, float(x))
+    return act.functions[order](float(x))
+
+
+def _builtin(name, code, formula, expression, odd, route, closed=(), coefficients=()):
+    return Activation(name, code, formula, odd, closed, route, expression, None, coefficients, float(STRIP[code]))
+
+
+BUILTINS = {
+    "linear": _builtin("linear", LINEAR, "g(x) = x", "x", True, CLOSED_FORM_ROUTE, ("I2", "J2", "A1", "I3", "I4"),
+                       (0.0, 1.0)),
+    "erf": _builtin("erf", ERF, "g(x) = erf(x/√2)", "erf(x/sqrt(2))", True, CLOSED_FORM_ROUTE,
+                    ("I2", "J2", "A1", "I3", "I4")),
+    "relu": _builtin("relu", RELU, "g(x) = max(0, x)", "Max(0, x)", False, CLOSED_FORM_ROUTE, ("I2", "J2", "A1", "I3")),
+    "tanh": _builtin("tanh", TANH, "g(x) = tanh(x)", "tanh(x)", True, NUMERICAL_ROUTE),
+    "sigmoid": _builtin("sigmoid", SIGMOID, "g(x) = 1/(1 + exp(−x))", "1/(1 + exp(-x))", False, NUMERICAL_ROUTE),
+    "softplus": _builtin("softplus", SOFTPLUS, "g(x) = log(1 + exp(x))", "log(1 + exp(x))", False,
+                         NUMERICAL_ROUTE),
+    "gelu": _builtin("gelu", GELU, "g(x) = x Φ(x)", "x*(1 + erf(x/sqrt(2)))/2", False, NUMERICAL_ROUTE),
+    "he2": _builtin("he2", HE2, "g(x) = x² − 1", "x**2 - 1", False, POLYNOMIAL_ROUTE, (), (-1.0, 0.0, 1.0)),
+    "he3": _builtin("he3", HE3, "g(x) = x³ − 3x", "x**3 - 3*x", True, POLYNOMIAL_ROUTE, (), (0.0, -3.0, 0.0, 1.0)),
 }
+# the activations whose integrals are all closed forms when teacher and student share them
+CLOSED_FORM = {name: act for name, act in BUILTINS.items() if act.route == CLOSED_FORM_ROUTE}
 
 
-def activation(name):
-    """The Activation called `name` (an Activation passes through); InputError otherwise."""
+def builtin_activation(name):
+    """The built-in Activation called `name` (an Activation passes through); InputError otherwise."""
     if isinstance(name, Activation):
         return name
-    try:
-        return ACTIVATIONS[name]
-    except (KeyError, TypeError):
-        raise InputError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}") from None
+    if isinstance(name, str) and name.strip().lower() in BUILTINS:
+        return BUILTINS[name.strip().lower()]
+    raise InputError(f"unknown activation {name!r}; choose one of {', '.join(BUILTINS)} or an expression in x")
 
 
 def activation_code(name):
-    """Integer code of an activation (name or value); InputError for an unknown one."""
-    return activation(name).code
+    """Integer code of a built-in activation (name or value); InputError for an unknown one."""
+    act = builtin_activation(name)
+    if not act.builtin:
+        raise InputError(f"activation {act.name!r} is a user expression: it has no built-in code")
+    return act.code

@@ -39,7 +39,7 @@ GAUSSIAN_DERIVATIVE = {  # g'(x) = κ exp(−β x²/2), g odd
     "erf": (sp.sqrt(2 / sp.pi), sp.Integer(1)),
     "linear": (sp.Integer(1), sp.Integer(0)),
 }
-ACTIVATIONS = ("erf", "linear", "relu")
+CLOSED_FORM = ("erf", "linear", "relu")
 
 
 def gaussian_factor(kappa, beta, C2):
@@ -85,6 +85,13 @@ def j2(activation):
 def j2_price(activation):
     """E[g'(a) g'(b)] = ∂I2/∂C_ab: the second route to J2."""
     return sp.simplify(sp.diff(i2(activation), cab))
+
+
+@lru_cache(maxsize=None)
+def a1(activation):
+    """E[g''(a) g(b)] = 2 ∂I2/∂C_aa (Price) in C_aa, C_bb, C_ab: with a2 = J2, Stein's lemma
+    gives I3(a,b,c) = C_ab a1(a,c) + C_bc a2(a,c), the form the right-hand side uses."""
+    return sp.simplify(2 * sp.diff(i2(activation), caa))
 
 
 @lru_cache(maxsize=None)

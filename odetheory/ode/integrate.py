@@ -10,16 +10,19 @@ from functools import partial
 import numpy as np
 
 from ..errors import InputError, check_number
+from ..integrals.pairs import resolve
+from ..schedules import schedule
 from ..state import State
 from ..status import INTERRUPTED, STATUS_MESSAGES, STIFF, SUCCESS
 from .problem import make_problem, pack
-from .rhs import PSD_TOLERANCE, PSD_TOLERANCE_FIXED, derivatives, jacobian_without_eta2, state_status
+from .model import rhs_functions
+from .rhs import PSD_TOLERANCE, PSD_TOLERANCE_FIXED
 from .solvers import dop853, fixed_step, lsoda, new_control, run_controlled
 from .times import N_DEFAULT_TIMES, output_times
 from .trajectory import Trajectory
 
 # adaptive solvers (rtol, atol); LSODA's Newton iterations get the cheap O(η) Jacobian
-ADAPTIVE = {"dop853": dop853, "lsoda": partial(lsoda, jac=jacobian_without_eta2)}
+ADAPTIVE = ("dop853", "lsoda")
 # dop853 evaluations after which a stiff run hands over to LSODA (with stiff_switch): short
 # runs, and every run of the README and the tests below this, keep their dop853 numbers
 STIFF_AFTER = 20_000
@@ -28,13 +31,20 @@ METHODS = (*ADAPTIVE, "rk4", "euler")
 
 def integrate(state, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.0, t_max=100.0,
               times=None, n_times=N_DEFAULT_TIMES, method="dop853", rtol=1e-8, atol=1e-10, dt=None,
-              train_second_layer=True, eta2_terms=True, max_steps=10_000_000, stiff_switch=True, progress=False):
+              train_second_layer=True, eta2_terms=True, max_steps=10_000_000, stiff_switch=True, progress=False,
+              teacher_activation=None, weight_decay=0.0, weight_decay_v=0.0, eta_schedule=None,
+              eta_v_schedule=None):
     """Integrate the order-parameter ODEs of THEORY.md §3 from ``state``.
 
     state: ``State`` (Q (K,K), R (K,M), T (M,M), A (M,), v (K,), F (K,)).
-    activation: erf, linear or relu. rule: bp, dfa or sign.
+    activation: the student's g, a built-in name (``integrals.activations``) or an
+    expression in x; teacher_activation: the teacher's g* (default: the student's).
+    rule: bp, dfa or sign.
     eta, eta_v: learning rates of the first and second layer (eta_v defaults to eta);
     train_second_layer=False keeps v fixed. sigma: teacher output noise (std).
+    weight_decay, weight_decay_v: λ, λ_v of THEORY.md §10 (steps −(ηλ/N) w, −(η_v λ_v/N) v).
+    eta_schedule, eta_v_schedule: ``schedules.Schedule`` or its text (power:α0:γ,
+    steps:t1=η1,...); a step schedule's times are landed on and become output times.
     t_max: final time α (steps/N). times: extra output times, landed on exactly
     (the default grid, t = 0 and n_times log-spaced times, uses dense output).
     method: dop853 (adaptive explicit, rtol/atol), lsoda (adaptive, switches to BDF near
@@ -53,10 +63,22 @@ def integrate(state, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.
     eta_v = eta if eta_v is None else eta_v
     check_number("eta_v", eta_v)
     check_number("sigma", sigma, 0.0, strict=False)
+    check_number("weight_decay", weight_decay, 0.0, strict=False)
+    check_number("weight_decay_v", weight_decay_v, 0.0, strict=False)
+    eta_schedule, eta_v_schedule = schedule(eta_schedule), schedule(eta_v_schedule, "--eta-v-schedule")
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    t_out, exact = output_times(t_max, times, n_times)
-    problem = make_problem(state, activation, rule, eta, eta_v if train_second_layer else 0.0, sigma, eta2_terms)
+    breaks = sorted({t for t in (*eta_schedule.times, *eta_v_schedule.times) if 0.0 < t < t_max})
+    extra = np.concatenate((np.atleast_1d(np.asarray(times, dtype=float)) if times is not None else [], breaks))
+    t_out, exact = output_times(t_max, extra if len(extra) else None, n_times)
+    student, teacher = resolve(activation, teacher_activation)
+    fns = rhs_functions(student, teacher)
+
+    def problem_at(t):  # the Problem of the constant piece of a step schedule that starts at t
+        return make_problem(state, student, rule, eta_schedule.rate(eta, t) if eta_schedule.kind == "steps" else eta,
+                            (eta_v_schedule.rate(eta_v, t) if eta_v_schedule.kind == "steps" else eta_v)
+                            if train_second_layer else 0.0, sigma, eta2_terms, teacher, weight_decay,
+                            weight_decay_v, eta_schedule, eta_v_schedule)
     y0 = pack(state)
     if method in ADAPTIVE:
         check_number("rtol", rtol)
@@ -66,27 +88,47 @@ def integrate(state, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.
     control = new_control()
     psd_tol = max(PSD_TOLERANCE, 100.0 * rtol) if method in ADAPTIVE else PSD_TOLERANCE_FIXED
 
-    def adaptive(name, y_start, times, land, **kw):
-        return lambda: ADAPTIVE[name](derivatives, state_status, y_start, times, land, problem, float(rtol),
-                                      float(atol), int(max_steps), psd_tol, control, **kw)
+    def adaptive(name, problem, y_start, times, land, **kw):
+        solver = dop853 if name == "dop853" else partial(lsoda, jac=fns.jacobian_without_eta2)
+        return lambda: solver(fns.derivatives, fns.state_status, y_start, times, land, problem, float(rtol),
+                              float(atol), int(max_steps), psd_tol, control, **kw)
 
-    if method == "dop853":
-        solve = adaptive("dop853", y0, t_out, exact, stiff_after=STIFF_AFTER if stiff_switch else -1)
-    elif method in ADAPTIVE:
-        solve = adaptive(method, y0, t_out, exact)
-    else:
-        def solve():
-            return fixed_step(derivatives, state_status, y0, t_out, problem, float(dt),
-                              1 if method == "euler" else 4, psd_tol, control)
+    def piece(problem, y_start, times, land):
+        """Solve over times[0]..times[-1]: (Y, n, nfev, status, t_stop, y_stop, switched_at)."""
+        if method == "dop853":
+            solve = adaptive("dop853", problem, y_start, times, land, stiff_after=STIFF_AFTER if stiff_switch else -1)
+        elif method in ADAPTIVE:
+            solve = adaptive(method, problem, y_start, times, land)
+        else:
+            def solve():
+                return fixed_step(fns.derivatives, fns.state_status, y_start, times, problem, float(dt),
+                                  1 if method == "euler" else 4, psd_tol, control)
+        Y, n, nfev, status, t_stop, y_stop = run_controlled(solve, control, t_max, progress)
+        switched = None
+        if status == STIFF:  # LSODA takes over from the last accepted state
+            switched = t_stop
+            rest = adaptive("lsoda", problem, y_stop, np.concatenate(([t_stop], times[n:])),
+                            np.concatenate(([False], land[n:])))
+            Y_rest, n_rest, nfev_rest, status, t_stop, y_stop = run_controlled(rest, control, t_max, progress)
+            Y[n:n + n_rest - 1] = Y_rest[1:n_rest]
+            n, nfev = n + n_rest - 1, nfev + nfev_rest
+        return Y, n, nfev, status, t_stop, y_stop, switched
+
     start = _time.perf_counter()
-    Y, n, nfev, status, t_stop, y_stop = run_controlled(solve, control, t_max, progress)
-    switched_at = None
-    if status == STIFF:  # LSODA takes over from the last accepted state
-        switched_at = t_stop
-        rest = adaptive("lsoda", y_stop, np.concatenate(([t_stop], t_out[n:])), np.concatenate(([False], exact[n:])))
-        Y_rest, n_rest, nfev_rest, status, t_stop, _ = run_controlled(rest, control, t_max, progress)
-        Y[n:n + n_rest - 1] = Y_rest[1:n_rest]
-        n, nfev = n + n_rest - 1, nfev + nfev_rest
+    edges = [0.0, *breaks, float(t_out[-1])]
+    Y = np.empty((len(t_out), len(y0)))
+    n, nfev, status, t_stop, y_start, switched_at = 0, 0, SUCCESS, 0.0, y0, None
+    for a, b in zip(edges[:-1], edges[1:]):
+        first = int(np.searchsorted(t_out, a))
+        last = int(np.searchsorted(t_out, b)) + 1
+        Y_p, n_p, nfev_p, status, t_stop, y_start, switched = piece(problem_at(a), y_start, t_out[first:last],
+                                                                    exact[first:last])
+        skip = 1 if first > 0 else 0  # the first row of a later piece repeats the last of the previous
+        Y[n:n + n_p - skip] = Y_p[skip:n_p]
+        n, nfev = n + n_p - skip, nfev + nfev_p
+        switched_at = switched_at if switched is None else switched
+        if status != SUCCESS:
+            break
     wall = _time.perf_counter() - start
     message = STATUS_MESSAGES[status]
     if status == INTERRUPTED:
@@ -95,8 +137,10 @@ def integrate(state, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.
         message = f"stopped at t = {t_stop:.6g}: {message}"
     if switched_at is not None:
         message += f" (DOP853 found the problem stiff at t = {switched_at:.6g}; LSODA continued from there)"
-    settings = dict(activation=activation, rule=rule, eta=eta, eta_v=eta_v, sigma=sigma,
-                    train_second_layer=train_second_layer, eta2_terms=eta2_terms, method=method,
-                    rtol=rtol, atol=atol, dt=dt, t_max=t_max, switched_to_lsoda_at=switched_at)
-    return Trajectory.from_packed(t_out[:n], Y[:n], state, activation, status=status, message=message,
-                                  nfev=nfev, wall_time=wall, settings=settings)
+    settings = dict(activation=student.name, teacher_activation=teacher.name, rule=rule, eta=eta, eta_v=eta_v,
+                    sigma=sigma, train_second_layer=train_second_layer, eta2_terms=eta2_terms, method=method,
+                    rtol=rtol, atol=atol, dt=dt, t_max=t_max, switched_to_lsoda_at=switched_at,
+                    weight_decay=weight_decay, weight_decay_v=weight_decay_v, eta_schedule=str(eta_schedule),
+                    eta_v_schedule=str(eta_v_schedule))
+    return Trajectory.from_packed(t_out[:n], Y[:n], state, student, status=status, message=message,
+                                  nfev=nfev, wall_time=wall, settings=settings, teacher_activation=teacher)

@@ -3,14 +3,16 @@
 ``derivatives(t, y, problem)`` is dy/dα for the state vector y = [Q.ravel(), R.ravel(), v]
 and a ``problem.Problem``, in the calling convention of the solvers (``solvers.base``).
 BP, DFA and sign feedback share this one function: they differ only in the feedback f
-(``rules.feedback``). ``state_status`` is the check the solvers apply after each step
+(``rules.feedback``). The student's and the teacher's activation enter only through the
+averages of ``integrals.averages``; weight decay (THEORY.md §10) adds −2ηλQ, −ηλR,
+−η_v λ_v v, and a power-law schedule makes η and η_v functions of t (``rate``). ``state_status`` is the check the solvers apply after each step
 (finite, and C = [[Q, R], [Rᵀ, T]] positive semi-definite), and
 ``jacobian_without_eta2`` the cheap Jacobian that LSODA's Newton iterations use.
 """
 import numpy as np
 from numba import njit
 
-from ..integrals.kernels import i2, i3, i4, j2
+from ..integrals.averages import field_i2, i4, pair
 from ..rules import feedback
 from ..status import BLOWUP, NONFINITE, NOT_PSD, SUCCESS
 from .problem import Problem
@@ -54,57 +56,88 @@ def error_weights(v, A):
 
 
 @njit(cache=True)
-def generalisation_error(act, C, u):
-    """ε_g = ½ Σ_cd u_c u_d I2(c, d) (noise-free test labels)."""
+def field_activations(K, M, student, teacher):
+    """Activation code of each of the K + M fields: the student's g on λ_k, the teacher's g* on ν_m."""
+    codes = np.empty(K + M, dtype=np.int64)
+    codes[:K] = student
+    codes[K:] = teacher
+    return codes
+
+
+@njit(cache=True)
+def generalisation_error(student, teacher, C, u, K):
+    """ε_g = ½ Σ_cd u_c u_d I2(c, d) (noise-free test labels); the first K fields are the student's."""
     n = u.shape[0]
+    codes = field_activations(K, n - K, student, teacher)
     total = 0.0
     for c in range(n):
-        total += 0.5 * u[c] * u[c] * i2(act, C[c, c], C[c, c], C[c, c])
+        total += 0.5 * u[c] * u[c] * field_i2(codes[c], codes[c], C[c, c], C[c, c], C[c, c])
         for d in range(c + 1, n):
-            total += u[c] * u[d] * i2(act, C[c, c], C[d, d], C[c, d])
+            total += u[c] * u[d] * field_i2(codes[c], codes[d], C[c, c], C[d, d], C[c, d])
     return total
 
 
 @njit(cache=True)
+def rate(base, alpha0, gamma, t):
+    """Learning rate at time t: base·(1 + t/α0)^(−γ) (γ = 0: constant)."""
+    if gamma == 0.0:
+        return base
+    return base * (1.0 + t / alpha0) ** (-gamma)
+
+
+@njit(cache=True)
 def derivatives(t, y, problem):
-    """dy/dα at time t (unused: the ODE is autonomous) for the state vector y (see module docstring)."""
+    """dy/dα at time t for the state vector y (see module docstring)."""
     K, M, T, A, F = problem.K, problem.M, problem.T, problem.A, problem.F
-    act, rule, eta, eta_v = problem.activation, problem.rule, problem.eta, problem.eta_v
+    eta = rate(problem.eta, problem.eta_alpha0, problem.eta_gamma, t)
+    eta_v = rate(problem.eta_v, problem.eta_v_alpha0, problem.eta_v_gamma, t)
     sigma, eta2 = problem.sigma, problem.eta2
     n = K + M
     Q, R, v = unpack(y, K, M)
     C = covariance(Q, R, T)
     u = error_weights(v, A)
-    f = feedback(rule, v, F)
+    f = feedback(problem.rule, v, F)
+    codes = field_activations(K, M, problem.activation, problem.teacher_activation)
 
-    # S[k, b] = Σ_c u_c I3(k, b, c) for student field k and any field b
-    S = np.zeros((K, n))
+    # per student field k and any field c: I2 = E[g(k) g_c(c)], A1 = E[g''(k) g_c(c)],
+    # A2 = E[g'(k) g_c'(c)]; Stein's lemma: I3(k, b, c) = C_kb A1[k, c] + C_bc A2[k, c]
+    I2 = np.empty((K, n))
+    A1 = np.empty((K, n))
+    A2 = np.empty((K, n))
     for k in range(K):
+        for c in range(n):
+            I2[k, c], A1[k, c], A2[k, c] = pair(codes[k], codes[c], C[k, k], C[c, c], C[k, c])
+    # S[k, b] = Σ_c u_c I3(k, b, c)
+    S = np.empty((K, n))
+    for k in range(K):
+        p1 = 0.0
+        for c in range(n):
+            p1 += u[c] * A1[k, c]
         for b in range(n):
-            s = 0.0
+            s = C[k, b] * p1
             for c in range(n):
-                s += u[c] * i3(act, C[k, k], C[b, b], C[c, c], C[k, b], C[k, c], C[b, c])
+                s += u[c] * C[b, c] * A2[k, c]
             S[k, b] = s
 
     dy = np.empty_like(y)
     dQ, dR, dv = unpack(dy, K, M)
     for k in range(K):
         for m in range(M):
-            dR[k, m] = -eta * f[k] * S[k, K + m]
+            dR[k, m] = -eta * f[k] * S[k, K + m] - eta * problem.weight_decay * R[k, m]
         s = 0.0
         for c in range(n):
-            s += u[c] * i2(act, C[k, k], C[c, c], C[k, c])
-        dv[k] = -eta_v * s
+            s += u[c] * I2[k, c]
+        dv[k] = -eta_v * (s + problem.weight_decay_v * v[k])
     for k in range(K):
         for l in range(k, K):
-            q = -eta * (f[k] * S[k, l] + f[l] * S[l, k])
+            q = -eta * (f[k] * S[k, l] + f[l] * S[l, k]) - 2.0 * eta * problem.weight_decay * Q[k, l]
             if eta2 != 0.0:
                 s4 = 0.0
                 for c in range(n):
-                    s4 += u[c] * u[c] * i4(act, C, k, l, c, c)
+                    s4 += u[c] * u[c] * i4(codes[k], codes[c], codes[c], C, k, l, c, c)
                     for d in range(c + 1, n):
-                        s4 += 2.0 * u[c] * u[d] * i4(act, C, k, l, c, d)
-                noise = sigma * sigma * j2(act, C[k, k], C[l, l], C[k, l])
+                        s4 += 2.0 * u[c] * u[d] * i4(codes[k], codes[c], codes[d], C, k, l, c, d)
+                noise = sigma * sigma * A2[k, l]
                 q += eta2 * eta * eta * f[k] * f[l] * (s4 + noise)
             dQ[k, l] = q
             dQ[l, k] = q
@@ -135,7 +168,7 @@ def jacobian_without_eta2(t, y, problem):
     this approximation, and the solution itself depends only on the full right-hand side."""
     p = problem
     p0 = Problem(p.K, p.M, p.T, p.A, p.F, p.activation, p.teacher_activation, p.rule, p.eta, p.eta_v, p.sigma,
-                 0.0)
+                 0.0, p.weight_decay, p.weight_decay_v, p.eta_alpha0, p.eta_gamma, p.eta_v_alpha0, p.eta_v_gamma)
     n = y.shape[0]
     f0 = derivatives(t, y, p0)
     J = np.empty((n, n))

@@ -9,15 +9,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..integrals.activations import activation_code
+from ..integrals.pairs import codes
 from ..io import atomic_write
 from ..state import State
-from .rhs import covariance, error_weights, generalisation_error
+from .model import rhs_functions
+from .rhs import covariance, error_weights
 
 
-def eg_of(activation, Q, R, T, A, v):
-    """ε_g = ½ E[(ŷ − y)²] from order parameters (one time point)."""
-    return generalisation_error(activation_code(activation), covariance(Q, R, T), error_weights(v, A))
+def eg_of(activation, Q, R, T, A, v, teacher_activation=None):
+    """ε_g = ½ E[(ŷ − y)²] from order parameters (one time point); the teacher's activation
+    defaults to the student's."""
+    student, teacher = codes(activation, teacher_activation)
+    eg = rhs_functions(activation, teacher_activation).generalisation_error
+    return eg(student, teacher, covariance(Q, R, T), error_weights(v, A), Q.shape[0])
 
 
 def cosine(v, F):
@@ -48,22 +52,23 @@ class Trajectory:
         return self.status == 0
 
     @classmethod
-    def from_order_parameters(cls, t, Q, R, v, state0, activation, **info):
+    def from_order_parameters(cls, t, Q, R, v, state0, activation, teacher_activation=None, **info):
         """Build from Q (n,K,K), R (n,K,M), v (n,K) and the constant T, A, F of state0."""
-        eg = np.array([eg_of(activation, Q[i], R[i], state0.T, state0.A, v[i]) for i in range(len(t))])
+        eg = np.array([eg_of(activation, Q[i], R[i], state0.T, state0.A, v[i], teacher_activation)
+                       for i in range(len(t))])
         cos = np.array([cosine(v[i], state0.F) for i in range(len(t))])
         return cls(t=np.asarray(t, float), eg=eg, cos_vF=cos, Q=Q, R=R, v=v,
                    T=state0.T, A=state0.A, F=state0.F, **info)
 
     @classmethod
-    def from_packed(cls, t, Y, state0, activation, **info):
+    def from_packed(cls, t, Y, state0, activation, teacher_activation=None, **info):
         """Build from packed ODE states Y (n, K·K + K·M + K)."""
         K, M = state0.K, state0.M
         n = len(t)
         Q = Y[:, :K * K].reshape(n, K, K)
         R = Y[:, K * K:K * K + K * M].reshape(n, K, M)
         v = Y[:, K * K + K * M:]
-        return cls.from_order_parameters(t, Q, R, v, state0, activation, **info)
+        return cls.from_order_parameters(t, Q, R, v, state0, activation, teacher_activation, **info)
 
     @property
     def K(self):
