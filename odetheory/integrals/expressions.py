@@ -95,13 +95,14 @@ def _finite(values):
 
 def _strip(fun, scale):
     """Estimated half-width of g's strip of analyticity: the first y at which |g(x + iy)| on
-    x ∈ [−10, 10] exceeds 1e6 times its real-axis scale (at most 3)."""
+    x ∈ [−10, 10] exceeds 30 times its real-axis scale (near a pole |g| grows like the inverse
+    distance; an entire g such as erf passes this bound only at y ≈ 2.3), at most 3."""
     x = np.linspace(-10.0, 10.0, 4001)
-    for y in np.arange(0.02, 3.0, 0.02):
+    for y in np.arange(0.01, 3.0, 0.01):
         with np.errstate(all="ignore"):
             values = np.abs(np.asarray(fun(x + 1j * y), dtype=complex))
-        if not _finite(values) or np.max(values) > 1e6 * scale:
-            return max(0.02, y - 0.02)
+        if not _finite(values) or np.max(values) > 30.0 * scale:
+            return max(0.01, y - 0.01)
     return 3.0
 
 
@@ -114,8 +115,11 @@ def parse_activation(text):
     derivs = [expr, sp.diff(expr, x), sp.diff(expr, x, 2)]
     for order, e in enumerate(derivs):
         fun = sp.lambdify(x, e, modules=["scipy", "numpy"])
-        with np.errstate(all="ignore"):
-            values = np.broadcast_to(np.asarray(fun(grid), dtype=float), grid.shape)
+        try:
+            with np.errstate(all="ignore"):
+                values = np.broadcast_to(np.asarray(fun(grid), dtype=float), grid.shape)
+        except (NameError, TypeError, ValueError):
+            raise InputError(f"activation {text!r} uses a function the compiler does not know") from None
         if not _finite(values):
             bad = grid[~np.isfinite(values)][0]
             what = ("is", "g'", "g''")[order]

@@ -12,8 +12,10 @@ g(σ z) analytic in |Im z| < d/σ, so the step is h = min(h_max, c·d/σ). Measu
 
 * ``pair``: the 2-d averages of the right-hand side, E[g(a) h(b)], E[g''(a) h(b)],
   E[g'(a) h'(b)] (I2, and I3 through Stein's lemma), h = the other field's activation.
-  ReLU's kink is integrated piecewise with Gauss–Legendre on the half-line where it is
-  linear, and its g'' = δ(a) term is the density at a = 0 times a 1-d average.
+  A ReLU student field is integrated with Gauss–Legendre on the half-line where it is
+  linear, and its g'' = δ(a) term is the density at a = 0 times a 1-d average; a ReLU
+  teacher field's inner average is in closed form, and the kink it leaves in the outer
+  integrand (smoothed over s/|β|) gets a graded Gauss–Legendre rule.
 * ``i4``: E[g'(a) g'(b) h_c(c) h_d(d)] (the η² term) with a nested rule over the
   Cholesky factor of the four fields (pivots at zero drop their dimension, so repeated
   fields cost fewer dimensions), at a lower accuracy (``I4_*`` constants) because its
@@ -28,14 +30,16 @@ from .activations import RELU, g, g_prime, g_second, strip
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
-# 2-d averages: |z| ≤ L, h = min(H_MAX, STEP·d/σ) → error ~ exp(−2π/STEP) ≈ 2e-14
-L, H_MAX, STEP, N_MAX = 8.5, 0.45, 0.22, 2001
-# η² term: |z| ≤ I4_L, h = min(I4_H_MAX, I4_STEP·d/σ) → error ~ exp(−2π/I4_STEP) ≈ 1e-7
-I4_L, I4_H_MAX, I4_STEP, I4_N_MAX = 6.0, 0.65, 0.39, 201
+# 2-d averages: |z| ≤ L, h = min(H_MAX, STEP·d/σ) → error ~ exp(−2π/STEP) ≈ 1e-16 (times the size of g near its poles)
+L, H_MAX, STEP, N_MAX = 8.5, 0.4, 0.17, 2001
+# η² term: |z| ≤ I4_L, h = min(I4_H_MAX, I4_STEP·d/σ): about 1e-7 relative for tanh (README)
+I4_L, I4_H_MAX, I4_STEP, I4_N_MAX = 6.5, 0.36, 0.2, 201
 
 # Gauss–Legendre on [0, 1] for the half-lines of ReLU
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(80)
 GL_X, GL_W = (_GL_X + 1.0) / 2.0, _GL_W / 2.0
+_GLS_X, _GLS_W = np.polynomial.legendre.leggauss(24)
+GL_SMALL_X, GL_SMALL_W = (_GLS_X + 1.0) / 2.0, _GLS_W / 2.0
 
 
 @njit(cache=True)
@@ -58,22 +62,15 @@ def _smooth_strip(act):
 
 @njit(cache=True)
 def _inner(tb, beta_z, s):
-    """(E[h(β z_1 + s z_2)], E[h'(β z_1 + s z_2)]) over z_2, for field b with activation tb."""
+    """(E[h(β z_1 + s z_2)], E[h'(β z_1 + s z_2)]) over z_2, for field b with activation tb
+    (ReLU in closed form: μ Φ(μ/s) + s φ(μ/s) and Φ(μ/s))."""
     if s <= 0.0:
         return g(tb, beta_z), g_prime(tb, beta_z)
+    if tb == RELU:
+        r = beta_z / s
+        cdf = 0.5 * math.erfc(-r / math.sqrt(2.0))
+        return beta_z * cdf + s * _INV_SQRT_2PI * math.exp(-0.5 * r * r), cdf
     m0, m1 = 0.0, 0.0
-    if tb == RELU:  # h = max(0, ·) is linear for z_2 > z* = −β z_1/s
-        z_star = -beta_z / s
-        if z_star >= L:
-            return 0.0, 0.0
-        lo = max(z_star, -L)
-        width = L - lo
-        for i in range(GL_X.shape[0]):
-            z = lo + width * GL_X[i]
-            w = width * GL_W[i] * _INV_SQRT_2PI * math.exp(-0.5 * z * z)
-            m0 += w * (beta_z + s * z)
-            m1 += w
-        return m0, m1
     n = n_nodes(s, _smooth_strip(tb), L, H_MAX, STEP, N_MAX)
     h = 2.0 * L / (n - 1)
     for i in range(n):
@@ -83,6 +80,50 @@ def _inner(tb, beta_z, s):
         m0 += w * g(tb, x)
         m1 += w * g_prime(tb, x)
     return m0, m1
+
+
+@njit(cache=True)
+def _graded_rule(width):
+    """Nodes and weights (standard normal weight included) on [−L, L] for an integrand with a
+    smoothed kink of the given width at 0: Gauss–Legendre on pieces with edges 0, ±width·3^k."""
+    edges = [0.0]
+    e = 3.0 * max(width, 1e-14)
+    while e < L:
+        edges.append(e)
+        e *= 3.0
+    edges.append(L)
+    m = len(edges) - 1
+    n = GL_SMALL_X.shape[0]
+    z = np.empty(2 * m * n)
+    w = np.empty(2 * m * n)
+    k = 0
+    for p in range(m):
+        lo, hi = edges[p], edges[p + 1]
+        for i in range(n):
+            x = lo + (hi - lo) * GL_SMALL_X[i]
+            wt = (hi - lo) * GL_SMALL_W[i] * _INV_SQRT_2PI * math.exp(-0.5 * x * x)
+            z[k], w[k] = x, wt
+            z[k + 1], w[k + 1] = -x, wt
+            k += 2
+    return z, w
+
+
+@njit(cache=True)
+def _outer_rule(sigma, beta, s, sa, tb):
+    """Nodes and weights in z_1 for a smooth g(σ z_1) times the inner average of field b:
+    the trapezoid rule, or, when b is a ReLU field that depends on z_1, the graded rule
+    around its smoothed kink at z_1 = 0 (width s/|β|)."""
+    if tb == RELU and beta != 0.0:
+        return _graded_rule(s / abs(beta))
+    d = min(_smooth_strip(sa), _smooth_strip(tb) if beta != 0.0 else np.inf)
+    n = n_nodes(max(sigma, abs(beta)), d, L, H_MAX, STEP, N_MAX)
+    h = 2.0 * L / (n - 1)
+    z = np.empty(n)
+    w = np.empty(n)
+    for i in range(n):
+        z[i] = -L + i * h
+        w[i] = h * _INV_SQRT_2PI * math.exp(-0.5 * z[i] * z[i])
+    return z, w
 
 
 @njit(cache=True)
@@ -105,17 +146,13 @@ def pair(sa, tb, C_aa, C_bb, C_ab):
             A2 += w * m1
         A1 = _INV_SQRT_2PI / sigma * _inner(tb, 0.0, s)[0]
         return I2, A1, A2
-    d = min(_smooth_strip(sa), _smooth_strip(tb) if abs(beta) > 0.0 else np.inf)
-    n = n_nodes(max(sigma, abs(beta)), d, L, H_MAX, STEP, N_MAX)
-    h = 2.0 * L / (n - 1)
-    for i in range(n):
-        z = -L + i * h
-        w = h * _INV_SQRT_2PI * math.exp(-0.5 * z * z)
-        x = sigma * z
-        m0, m1 = _inner(tb, beta * z, s)
-        I2 += w * g(sa, x) * m0
-        A1 += w * g_second(sa, x) * m0
-        A2 += w * g_prime(sa, x) * m1
+    z, w = _outer_rule(sigma, beta, s, sa, tb)
+    for i in range(z.shape[0]):
+        x = sigma * z[i]
+        m0, m1 = _inner(tb, beta * z[i], s)
+        I2 += w[i] * g(sa, x) * m0
+        A1 += w[i] * g_second(sa, x) * m0
+        A2 += w[i] * g_prime(sa, x) * m1
     return I2, A1, A2
 
 
@@ -134,12 +171,9 @@ def field_i2(ta, tb, C_aa, C_bb, C_ab):
             w = L * GL_W[i] * _INV_SQRT_2PI * math.exp(-0.5 * z * z)
             total += w * sigma * z * _inner(tb, beta * z, s)[0]
         return total
-    d = min(_smooth_strip(ta), _smooth_strip(tb) if abs(beta) > 0.0 else np.inf)
-    n = n_nodes(max(sigma, abs(beta)), d, L, H_MAX, STEP, N_MAX)
-    h = 2.0 * L / (n - 1)
-    for i in range(n):
-        z = -L + i * h
-        total += h * _INV_SQRT_2PI * math.exp(-0.5 * z * z) * g(ta, sigma * z) * _inner(tb, beta * z, s)[0]
+    z, w = _outer_rule(sigma, beta, s, ta, tb)
+    for i in range(z.shape[0]):
+        total += w[i] * g(ta, sigma * z[i]) * _inner(tb, beta * z[i], s)[0]
     return total
 
 
