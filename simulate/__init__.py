@@ -8,6 +8,7 @@ from the same code as the ODE theory. Two samplers of the same process: ``full``
 span, ``reduced``; exact in law, cost independent of N).
 """
 import math
+import threading
 import time as _time
 
 import numpy as np
@@ -16,7 +17,8 @@ from tqdm import tqdm
 from odetheory.integrals.activations import activation_code
 from odetheory.rules import rule_code
 from odetheory.errors import InputError, check_integer, check_number
-from odetheory.initial import STREAMS, Network, random_streams
+from odetheory.initial import STREAMS, Network, draw_network, random_streams
+from odetheory.options import OPTIONS, defaults
 from odetheory.ode.times import output_times
 from odetheory.status import BLOWUP, INTERRUPTED, NONFINITE, STATUS_MESSAGES, SUCCESS
 from odetheory.ode.trajectory import Trajectory
@@ -24,15 +26,15 @@ from odetheory.ode.trajectory import Trajectory
 from .reduced import coordinates, reduced_steps
 from .sgd import half_squared_errors, local_fields, outputs, sgd_steps
 
-__all__ = ["simulate", "step_times", "test_stream", "BLOCK_BYTES", "SAMPLERS"]
+__all__ = ["simulate", "step_times", "test_stream", "warm_up", "BLOCK_BYTES", "SAMPLERS"]
 
 BLOCK_BYTES = 4 << 20  # size of one block of drawn inputs (bytes)
 
 
-def step_times(N, t_max, times=None):
+def step_times(N, t_max, times=None, n_times=None):
     """Output steps (n,) int64: the grid of ``output_times`` rounded to the nearest whole
     step, unique; capped at floor(t_max·N) so that every step/N stays ≤ t_max."""
-    t_out, _ = output_times(t_max, times)
+    t_out, _ = output_times(t_max, times, defaults()["n_times"] if n_times is None else n_times)
     last = math.floor(t_max * N + 1e-9)
     return np.unique(np.minimum(np.rint(t_out * N), last).astype(np.int64))
 
@@ -126,6 +128,28 @@ class _ReducedSGD(_Chain):
 
 
 SAMPLERS = {"full": _FullSGD, "reduced": _ReducedSGD}
+assert tuple(SAMPLERS) == OPTIONS["sampler"].bound
+D = defaults()
+_warm = set()
+_warm_lock = threading.Lock()
+
+
+def warm_up(activation="erf", sampler="full", mc_test=False):
+    """Compile (or load from numba's disk cache) the SGD kernels of this activation and
+    sampler, once per process; returns the seconds it took (0.0 when already done).
+    ``simulate`` calls it first and reports the time as settings["compile_time"], apart
+    from its wall_time."""
+    key = (activation, sampler, bool(mc_test))
+    if key in _warm:
+        return 0.0
+    with _warm_lock:
+        if key in _warm:
+            return 0.0
+        start = _time.perf_counter()
+        _simulate(draw_network(1, 1, 4, 0.1, 0), activation, "dfa", 0.1, None, 0.0, 0.5, None, 4, True, 0,
+                  2 if mc_test else 0, sampler, False, 0.0)
+        _warm.add(key)
+        return _time.perf_counter() - start
 
 
 def _check(network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test, sampler):
@@ -148,15 +172,16 @@ def _check(network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test, s
             check_number("t_max", t_max, 0.0, True), check_integer("seed", seed), mc_test)
 
 
-def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.0, t_max=100.0,
-             times=None, train_second_layer=True, seed=0, mc_test=0, sampler="full", progress=False):
+def simulate(network, activation=D["activation"], rule=D["rule"], eta=D["eta"], eta_v=D["eta_v"], sigma=D["sigma"],
+             t_max=D["t_max"], times=D["times"], train_second_layer=D["train_second_layer"], seed=D["seed"],
+             mc_test=D["mc_test"], sampler=D["sampler"], progress=False, n_times=D["n_times"]):
     """Online SGD of ``network`` (``odetheory.initial.Network``, sizes K, M, N) up to α = t_max.
 
     activation: erf, linear or relu; rule: bp, dfa or sign. eta, eta_v: learning rates
     (eta_v defaults to eta; train_second_layer=False keeps v fixed). sigma: std of the
     teacher's output noise. Inputs x (N,) and noise ζ come from
     ``random_streams(seed)["data"]``. Output times: the grid of
-    ``odetheory.ode.output_times(t_max, times)``, rounded to whole steps.
+    ``odetheory.ode.output_times(t_max, times, n_times)``, rounded to whole steps.
     sampler: ``full`` moves the N-dimensional weights (``sgd``); ``reduced`` runs the
     same Markov chain of the order parameters in the span of the weights (``reduced``;
     exact in law, cost independent of N, needs N > K + M, no mc_test).
@@ -166,12 +191,23 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
     whose Q, R or v exceed ``odetheory.status.BLOWUP`` at an output time, stops with
     status NONFINITE (1) and keeps the rows recorded until then (as the ODE does); so does
     a run interrupted by Ctrl-C (status INTERRUPTED). progress: a progress bar in t on
-    stderr (on a terminal, for runs longer than 2 s).
+    stderr (on a terminal, for runs longer than 2 s). Defaults: ``odetheory.options.DEFAULTS``.
+    The first run of an activation and sampler in a process compiles (or loads) the kernels
+    first: ``settings["compile_time"]``, not part of ``wall_time``.
     """
+    _check(network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test, sampler)
+    step_times(network.N, t_max, times, n_times)  # bad output times are reported before any compiling
+    compile_time = warm_up(activation, sampler, mc_test)
+    return _simulate(network, activation, rule, eta, eta_v, sigma, t_max, times, n_times, train_second_layer, seed,
+                     mc_test, sampler, progress, compile_time)
+
+
+def _simulate(network, activation, rule, eta, eta_v, sigma, t_max, times, n_times, train_second_layer, seed,
+              mc_test, sampler, progress, compile_time):
     act, rl, eta, eta_v, sigma, t_max, seed, mc_test = _check(
         network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test, sampler)
     N = network.N
-    steps = step_times(N, t_max, times)
+    steps = step_times(N, t_max, times, n_times)
     if mc_test:
         X_test = test_stream(seed).standard_normal((mc_test, N))
         y_test = outputs(local_fields(X_test, network.B), network.A, act)
@@ -219,9 +255,9 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
     if not mc_test:
         eg_mc, eg_mc_se = [], []
     K, M = network.W.shape[0], network.B.shape[0]
-    settings = dict(activation=activation, rule=rule, eta=eta, eta_v=eta_v, sigma=sigma, t_max=t_max,
-                    train_second_layer=train_second_layer, seed=seed, mc_test=mc_test, N=N,
-                    steps=done, method="sgd", sampler=sampler)
+    settings = dict(method="sim", activation=activation, rule=rule, eta=eta, eta_v=eta_v, sigma=sigma, t_max=t_max,
+                    train_second_layer=train_second_layer, K=K, M=M, N=N, seed=seed, mc_test=mc_test,
+                    steps=done, sampler=sampler, compile_time=compile_time)
     traj = Trajectory.from_order_parameters(
         steps[:n_out] / N, np.array(Q).reshape(n_out, K, K), np.array(R).reshape(n_out, K, M),
         np.array(V).reshape(n_out, K), network.state(), activation,
