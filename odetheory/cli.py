@@ -169,9 +169,16 @@ def _solver_options(p, context=None):
 
 
 def _check_integrator(args):
-    """--integrator euler/rk4 need --dt: said before anything runs."""
+    """--integrator euler/rk4 need --dt, and only they take it: said before anything runs."""
     if args.integrator in ("euler", "rk4") and args.dt is None:
         raise InputError(f"--integrator {args.integrator} takes fixed steps: give --dt")
+    if args.integrator not in ("euler", "rk4") and args.dt is not None:
+        raise InputError(f"--dt is the step of --integrator euler or rk4; --integrator {args.integrator} chooses "
+                         f"its own steps (--rtol, --atol)")
+
+
+# options of the fixedpoints N study: without --N they would do nothing
+_STUDY = ("seeds", "sampler", "fixed_point", "sim_t_max", "workers")
 
 
 def _check_outputs(args, flags, force=None, appended=()):
@@ -464,6 +471,13 @@ def _add_sweep_parser(sub):
 def cmd_fixedpoints(args):
     from .experiments.fixedpoints import run_command
     _check_integrator(args)
+    if args.N_list is None:
+        study = _subparser_defaults(args)
+        for name in _STUDY:
+            given, default = getattr(args, name), study[name]
+            if (list(given) if isinstance(given, tuple) else given) != (
+                    list(default) if isinstance(default, tuple) else default):
+                raise InputError(f"{flag(name)} is an option of the N study: give --N too")
     _check_outputs(args, ("--out", "--json", "--png") + (("--lengths",) if args.N_list is not None else ()))
     init = _load_init(args.init) if args.init else None
     state = None if args.trajectory else (init if init is not None else _initial_state(args))
@@ -509,6 +523,13 @@ def _add_fixedpoints_parser(sub):
                    help="CSV of the N study: N, seed, escape time (default: fixedpoints_lengths.csv)")
     g.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=cmd_fixedpoints)
+
+
+def _subparser_defaults(args):
+    """{dest: default} of the subcommand of args."""
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {a.dest: a.default for a in action.choices[args.command]._actions}
 
 
 def build_parser():
@@ -643,10 +664,10 @@ def cli_message(exc):
             text = text.replace(word, cli)
         if name in OPTIONS:
             text = re.sub(rf"(?<![\w\-.]){re.escape(name)}(?![\w\-])", flag(name), text, count=1)
-        # names with an underscore cannot be prose: t_max -> --t-max wherever it appears
-        for other in OPTIONS:
-            if "_" in other:
-                text = re.sub(rf"(?<![\w\-.]){re.escape(other)}(?![\w\-])", flag(other), text)
+    # names with an underscore cannot be prose: t_max -> --t-max wherever it appears
+    for other in OPTIONS:
+        if "_" in other:
+            text = re.sub(rf"(?<![\w\-.]){re.escape(other)}(?![\w\-])", flag(other), text)
     return text
 
 

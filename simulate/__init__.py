@@ -165,7 +165,8 @@ def _check(network, activation, rule, eta, eta_v, sigma, t_max, seed, mc_test, s
         raise InputError(f"the reduced sampler needs N > K + M = {K + M}, got N = {N}; use sampler full")
     mc_test = check_integer("mc_test", mc_test)
     if sampler == "reduced" and mc_test:
-        raise InputError("a Monte-Carlo test set needs the N-dimensional inputs: use sampler full with mc_test")
+        raise InputError("mc_test: a Monte-Carlo test set needs the N-dimensional inputs: use sampler full",
+                         option="mc_test")
     eta = check_number("eta", eta, 0.0, True)
     eta_v = eta if eta_v is None else check_number("eta_v", eta_v, 0.0, True)
     return (activation_code(activation), rule_code(rule), eta, eta_v, check_number("sigma", sigma, 0.0, False),

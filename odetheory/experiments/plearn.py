@@ -173,7 +173,7 @@ def plearn(Ks=D["Ks"], M=D["M"], trials=D["trials"], method=D["method"], N=D["N"
     if not Ks:
         raise InputError("plearn needs at least one K")
     if min(Ks) < M:
-        raise InputError(f"every K must be >= M = {M}, got K = {min(Ks)}")
+        raise InputError(f"Ks: every K must be >= M = {M}, got K = {min(Ks)}", option="Ks")
     check_integer("trials", trials, lowest=1)
     check_number("threshold", threshold)
     methods = list(METHODS) if method == "both" else [method]
