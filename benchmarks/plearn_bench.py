@@ -31,14 +31,14 @@ def ode_trials(K=8, seeds=range(4), t_max=3000.0):
     print(f"ODE trials, ReLU DFA K={K} M=2 eta=0.1 t_max={t_max:g}")
     print(f"{'seed':>4} {'dop853 evals':>12} {'s':>6} {'lsoda evals':>11} {'s':>6} {'speed-up':>8} "
           f"{'final eg dop853':>15} {'lsoda':>11}")
-    integrate(draw_network(K, 2, 500, 1e-2, 0).state(), t_max=1.0, method="lsoda", **RELU_DFA)  # warm up
+    integrate(draw_network(K, 2, 500, 1e-2, 0).state(), t_max=1.0, integrator="lsoda", **RELU_DFA)  # warm up
     total = [0.0, 0.0]
     for seed in seeds:
         st = draw_network(K, 2, 500, 1e-2, seed).state()
         runs = []
         for method, rtol, atol in (("dop853", 1e-6, 1e-8), (ODE_INTEGRATOR, ODE_RTOL, ODE_ATOL)):
             t0 = time.perf_counter()
-            tr = integrate(st, t_max=t_max, method=method, rtol=rtol, atol=atol, **RELU_DFA)
+            tr = integrate(st, t_max=t_max, integrator=method, rtol=rtol, atol=atol, **RELU_DFA)
             runs.append((tr, time.perf_counter() - t0))
         (a, ta), (b, tb) = runs
         total[0] += ta

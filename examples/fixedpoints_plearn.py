@@ -20,7 +20,7 @@ for eta2_terms in (True, False):
         state = State(Q=start.Q, R=start.R, T=start.T, A=start.A, v=start.v, F=F)
         # LSODA for the long full runs; DOP853 for the O(η) runs, whose units switch off (Q_kk -> 0)
         result = fixed_points(state, activation="relu", rule="dfa", eta=0.1, t_max=1e4,
-                              method="lsoda" if eta2_terms else "dop853", rtol=1e-9, atol=1e-11,
+                              integrator="lsoda" if eta2_terms else "dop853", rtol=1e-9, atol=1e-11,
                               eta2_terms=eta2_terms, allow_no_plateau=True)
         print(f"\n### {j} positive entries of F = {np.round(F, 3)}")
         print(result.summary())

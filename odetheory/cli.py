@@ -5,6 +5,7 @@ one-line error on stderr and exit code 2, a diverged run with exit code 3.
 """
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -12,59 +13,112 @@ import threading
 import numpy as np
 
 from .errors import InputError
+from .options import OPTIONS, check, defaults, flag, parse_list
 from .status import INTERRUPTED
 
 EXIT_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
 
 
+PREFIX = "odetheory: error: "
+
+
 class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line (no usage dump) with exit code 2."""
+    """ArgumentParser whose errors are one line (no usage dump) with exit code 2, with the
+    prefix of every other error."""
 
     def error(self, message):
-        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+        m = re.match(r"argument ([^:]+): (.*)", message)
+        if m and any(m.group(2).startswith(f) for f in m.group(1).split("/")):
+            message = m.group(2)  # "argument --eta: --eta must be ..." -> "--eta must be ..."
+        self.exit(EXIT_INPUT, PREFIX + message + "\n")
 
 
-def _float_list(text):
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+_UNSET = object()
 
 
-def _int_list(text):
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+def _option_type(name, label):
+    """argparse type of schema option `name`: parses the text and checks it with the schema;
+    the error names `label` (the flag)."""
+    opt = OPTIONS[name]
+    kind = opt.base
+
+    def parse(text):
+        try:
+            if kind in ("ints", "floats"):
+                value = parse_list(text, kind[:-1])
+            elif kind == "str":
+                value = text
+            elif kind == "int":
+                value = int(text)
+            else:
+                value = float(text)
+        except ValueError:
+            what = {"ints": "comma-separated integers (a..b for a range)", "floats": "comma-separated numbers",
+                    "int": "an integer"}.get(kind, "a number")
+            raise argparse.ArgumentTypeError(f"{label} must be {what}, got {text!r}") from None
+        try:
+            return check(name, value, label)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    parse.__name__ = kind  # argparse names the type in some messages
+    return parse
 
 
-def _model_options(p, eta=0.1, t_max=100.0):
+def _add(group, name, context=None, default=_UNSET, help=None, flags=None, dest=None, choices=None):
+    """Add schema option `name` to an argparse group: flag, type, default (of `context`,
+    or `default`), choices and help from ``odetheory.options``; its hidden aliases too."""
+    opt = OPTIONS[name]
+    flags = flags or (flag(name),)
+    dest = dest or name
+    value = defaults(context)[name] if default is _UNSET else default
+    text = help or opt.help
+    if opt.base == "bool":
+        group.add_argument(*flags, dest=dest, action="store_false" if opt.negate else "store_true",
+                           default=value, help=text)
+        return
+    kw = dict(dest=dest, default=value)
+    if opt.base == "choice":
+        kw["choices"] = choices or opt.bound
+    else:
+        kw["type"] = _option_type(name, flags[-1])
+    if value is not None:
+        shown = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else f"{value:g}" \
+            if isinstance(value, float) else value
+        text = f"{text} (default: {shown})"
+    group.add_argument(*flags, help=text, **kw)
+    for alias in opt.aliases:
+        group.add_argument(alias, help=argparse.SUPPRESS, **{**kw, "default": argparse.SUPPRESS})
+
+
+EXTENSIONS = ("teacher_activation", "weight_decay", "weight_decay_v", "eta_schedule", "eta_v_schedule")
+
+
+def _model_options(p, context=None, exclude=()):
     g = p.add_argument_group("model and learning rule")
-    g.add_argument("--activation", choices=("erf", "linear", "relu"), default="erf",
-                   help="activation g of teacher and student: erf = erf(x/√2), linear, relu (default: erf)")
-    g.add_argument("--rule", choices=("bp", "dfa", "sign"), default="dfa",
-                   help="feedback f of the first-layer update: bp (f = v), dfa (f = F), sign (f = sign v) (default: dfa)")
-    g.add_argument("--eta", type=float, default=eta, help=f"first-layer learning rate η, > 0 (default: {eta:g})")
-    g.add_argument("--eta-v", type=float, default=None,
-                   help="second-layer learning rate η_v, > 0 (default: same as --eta)")
-    g.add_argument("--fix-second-layer", action="store_true", help="keep the student's second layer v fixed")
-    g.add_argument("--sigma", type=float, default=0.0,
-                   help="standard deviation σ of the teacher's output noise, >= 0 (default: 0)")
-    g.add_argument("--t-max", type=float, default=t_max,
-                   help=f"final time α = steps/N, > 0 (default: {t_max:g})")
-    g.add_argument("--times", type=_float_list, default=None,
-                   help="extra output times α, comma-separated, in [0, t-max]; the run lands on them exactly "
-                        "(default output: t = 0 and --n-times log-spaced times from t-max·1e-4 to t-max)")
-    g.add_argument("--n-times", type=int, default=200,
-                   help="number of log-spaced output times; 0 for none besides t = 0, t-max and --times "
-                        "(default: 200)")
+    for name in ("activation", "teacher_activation", "rule", "eta", "eta_v", "train_second_layer", "sigma",
+                 "weight_decay", "weight_decay_v", "eta_schedule", "eta_v_schedule", "t_max", "times", "n_times"):
+        if name not in exclude:
+            _add(g, name, context)
 
 
-def _sampler_option(p, default):
-    p.add_argument("--sampler", choices=("full", "reduced"), default=default,
-                   help="full: N-dimensional weights and inputs; reduced: the same SGD chain with the weights "
-                        "written in their own span, exact in law, cost independent of N, needs N > K+M "
-                        f"(default: {default})")
+def _list_of(name, label):
+    """argparse type: comma-separated values (a..b ranges) of schema option `name`, each checked."""
+    def parse(text):
+        try:
+            values = parse_list(text, "int" if OPTIONS[name].base == "int" else "float")
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{label} must be comma-separated numbers, got {text!r}") from None
+        if not values:
+            raise argparse.ArgumentTypeError(f"{label}: give at least one value")
+        try:
+            return [check(name, v, label) for v in values]
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse
+
+
+def _sampler_option(p, context=None):
+    _add(p, "sampler", context)
 
 
 INIT_HELP_ODE = ("start from the order parameters in FILE.npz (keys Q, R, T, A, v, optional F) instead of "
@@ -74,27 +128,23 @@ INIT_HELP_SIM = ("start from the order parameters in FILE.npz (keys Q, R, T, A, 
                  "are then ignored")
 
 
-def _init_options(p, with_init_file, several_N=False, n_flag="--N", init_help=INIT_HELP_ODE):
+def _init_options(p, with_init_file, several_N=False, n_flag="--N", init_help=INIT_HELP_ODE, context=None,
+                  seeds=False):
     g = p.add_argument_group("initial condition (drawn as weights at finite N)")
-    g.add_argument("--K", type=int, default=2, help="student hidden units K >= 1 (default: 2)")
-    g.add_argument("--M", type=int, default=2, help="teacher hidden units M >= 1 (default: 2)")
+    _add(g, "K", context)
+    _add(g, "M", context)
     if n_flag != "--N":
-        g.add_argument(n_flag, type=int, default=500, dest="N",
-                       help="input dimension N >= 1 of the drawn initial weights (default: 500)")
+        _add(g, "N", context, flags=(n_flag,), help="input dimension N >= 1 of the drawn initial weights")
     elif several_N:
-        g.add_argument("--N", type=_int_list, default=[500],
-                       help="input dimension(s) N >= 1, comma-separated, e.g. 250,500,1000,2000 to see the gap "
-                            "shrink with N (default: 500)")
+        _add(g, "Ns", context)
     else:
-        g.add_argument("--N", type=int, default=500, help="input dimension N >= 1 of the drawn weights (default: 500)")
-    g.add_argument("--seed", type=int, default=0,
-                   help="seed, split into independent teacher/student/feedback/data streams (default: 0)")
-    g.add_argument("--sigma0", type=float, default=1e-2,
-                   help="standard deviation of the student's initial weights w and v (default: 0.01)")
-    g.add_argument("--teacher-second-layer", choices=("ones", "gaussian"), default="ones",
-                   help="teacher second layer A: all ones or N(0,1) (default: ones)")
-    g.add_argument("--feedback", choices=("gaussian", "matched", "positive"), default="gaussian",
-                   help="DFA feedback F: N(0,1), matched = v(0), positive = |N(0,1)| (default: gaussian)")
+        _add(g, "N", context)
+    if seeds:
+        _add(g, "seeds", context)
+    else:
+        _add(g, "seed", context)
+    for name in ("sigma0", "teacher_second_layer", "feedback"):
+        _add(g, name, context)
     if with_init_file:
         g.add_argument("--init", metavar="FILE.npz", default=None, help=init_help)
 
@@ -118,17 +168,43 @@ def _csv_and_png(p, stem, csv_help, png_help):
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
 
 
-def _solver_options(p):
+def _solver_options(p, context=None):
     g = p.add_argument_group("integrator")
-    g.add_argument("--method", choices=("dop853", "lsoda", "rk4", "euler"), default="dop853",
-                   help="dop853: adaptive 8th-order Runge-Kutta with error control; lsoda: adaptive, switches "
-                        "to BDF near fixed points (fewer evaluations on long runs that settle); rk4, euler: "
-                        "fixed step --dt (default: dop853)")
-    g.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance of dop853/lsoda (default: 1e-8)")
-    g.add_argument("--atol", type=float, default=1e-10, help="absolute tolerance of dop853/lsoda (default: 1e-10)")
-    g.add_argument("--dt", type=float, default=None, help="time step in units of α for euler and rk4")
-    g.add_argument("--drop-eta2-terms", action="store_true",
-                   help="drop the η² (SGD noise) and σ² terms; only for checking conservation laws")
+    for name in ("integrator", "rtol", "atol", "dt", "eta2_terms"):
+        _add(g, name, context)
+
+
+def _check_integrator(args):
+    """--integrator euler/rk4 need --dt, and only they take it: said before anything runs."""
+    if args.integrator in ("euler", "rk4") and args.dt is None:
+        raise InputError(f"--integrator {args.integrator} takes fixed steps: give --dt")
+    if args.integrator not in ("euler", "rk4") and args.dt is not None:
+        raise InputError(f"--dt is the step of --integrator euler or rk4; --integrator {args.integrator} chooses "
+                         f"its own steps (--rtol, --atol)")
+
+
+# options of the fixedpoints N study: without --N they would do nothing
+_STUDY = ("seeds", "sampler", "fixed_point", "sim_t_max", "workers")
+
+
+def _check_outputs(args, flags, force=None, appended=()):
+    """Every output path (the values of `flags`, e.g. ("--out", "--npz")) checked before the
+    run: not a directory, its folder exists, not existing unless --force, no two the same
+    file. `appended`: flags of files that are appended to (they may exist). One-line errors
+    naming the flag."""
+    from .io import check_output
+    force = args.force if force is None else force
+    seen = {}
+    for name in flags:
+        path = getattr(args, name.lstrip("-").replace("-", "_"))
+        if not path:
+            continue
+        label = "-o/--out" if name == "--out" else name
+        check_output(path, force or name in appended, label)
+        real = os.path.realpath(path)
+        if real in seen:
+            raise InputError(f"{label} {path}: the same file as {seen[real]}; give each output its own file")
+        seen[real] = label
 
 
 def _load_init(path):
@@ -162,12 +238,6 @@ def _save_init(state, path, force):
         np.savez(fh, **state.as_dict())
 
 
-def _check_outputs(args):
-    from .io import check_writable
-    for path in (args.out, args.npz, args.save_init):
-        check_writable(path, args.force)
-
-
 def summary(traj, label):
     """Short text summary of a Trajectory: final ε_g, plateau, run time."""
     from .plateaus import plateau
@@ -180,7 +250,9 @@ def summary(traj, label):
         left = f"left at t = {escape:.4g}" if np.isfinite(escape) else "not left by the end"
         lines.append(f"  plateau: eg ≈ {height:.4g} from t = {start:.4g}, {left}")
     evals = f" ({traj.nfev} right-hand-side evaluations)" if traj.nfev else ""
-    lines.append(f"  run time {traj.wall_time:.3g} s{evals}")
+    compiled = traj.settings.get("compile_time", 0.0)
+    compiled = f"; compiling (or loading) the kernels before it {compiled:.3g} s" if compiled else ""
+    lines.append(f"  run time {traj.wall_time:.3g} s{evals}{compiled}")
     return "\n".join(lines)
 
 
@@ -193,19 +265,21 @@ def _write(traj, args):
     return written
 
 
+TRAJECTORY_OUTPUTS = ("--out", "--npz", "--save-init")
+
+
 def cmd_integrate(args):
     from .ode.integrate import integrate
-    _check_outputs(args)
+    _check_integrator(args)
+    _check_outputs(args, TRAJECTORY_OUTPUTS)
     state = _initial_state(args)
     if args.save_init:
         _save_init(state, args.save_init, args.force)
-    traj = integrate(state, activation=args.activation, rule=args.rule, eta=args.eta, eta_v=args.eta_v,
-                     sigma=args.sigma, t_max=args.t_max, times=args.times,
-                     n_times=args.n_times, method=args.method,
-                     rtol=args.rtol, atol=args.atol, dt=args.dt, train_second_layer=not args.fix_second_layer,
-                     eta2_terms=not args.drop_eta2_terms, progress=not args.no_progress)
+    traj = integrate(state, integrator=args.integrator, rtol=args.rtol, atol=args.atol, dt=args.dt,
+                     n_times=args.n_times, eta2_terms=args.eta2_terms, progress=not args.no_progress,
+                     **_run_options(args))
     label = (f"ODE {args.activation} {args.rule.upper()}  K={state.K} M={state.M}  eta={args.eta:g}  "
-             f"t_max={args.t_max:g}  ({args.method})")
+             f"t_max={args.t_max:g}  ({args.integrator})")
     return _report_and_write(traj, args, label)
 
 
@@ -224,17 +298,18 @@ def _report_and_write(traj, args, label, extra=()):
 
 def _run_options(args):
     return dict(activation=args.activation, rule=args.rule, eta=args.eta, eta_v=args.eta_v, sigma=args.sigma,
-                t_max=args.t_max, times=args.times, train_second_layer=not args.fix_second_layer)
+                t_max=args.t_max, times=getattr(args, "times", None), train_second_layer=args.train_second_layer,
+                **{name: getattr(args, name) for name in EXTENSIONS})
 
 
 def cmd_simulate(args):
     from simulate import simulate
-    _check_outputs(args)
+    _check_outputs(args, TRAJECTORY_OUTPUTS)
     net = _initial_network(args)
     if args.save_init:
         _save_init(net.state(), args.save_init, args.force)
     traj = simulate(net, seed=args.seed, mc_test=args.mc_test, sampler=args.sampler, progress=not args.no_progress,
-                    **_run_options(args))
+                    n_times=args.n_times, **_run_options(args))
     label = (f"SGD {args.activation} {args.rule.upper()}  N={args.N} K={net.W.shape[0]} M={net.B.shape[0]}  "
              f"eta={args.eta:g}  "
              f"t_max={args.t_max:g}  seed={args.seed}")
@@ -247,18 +322,14 @@ def cmd_simulate(args):
 
 def cmd_compare(args):
     from .experiments.compare import compare
-    from .io import check_writable
-    for path in (args.out, args.png):
-        check_writable(path, args.force)
+    _check_outputs(args, ("--out", "--png"))
     opts = _run_options(args)
-    if opts["times"] is not None:
-        raise InputError("compare uses the default output times; --times is not supported here")
     del opts["times"]
     init = _load_init(args.init) if args.init else None
-    result = compare(K=args.K, M=args.M, Ns=args.N, seeds=args.seeds, sigma0=args.sigma0, init=init,
+    result = compare(K=args.K, M=args.M, Ns=args.Ns, seeds=args.seeds, sigma0=args.sigma0, init=init,
                      teacher_second_layer=args.teacher_second_layer, feedback=args.feedback,
                      rtol=args.rtol, atol=args.atol, gap_until=args.gap_until, workers=args.workers,
-                     sampler=args.sampler, **opts)
+                     sampler=args.sampler, n_times=args.n_times, **opts)
     print(result.summary())
     result.to_csv(args.out, args.force)
     result.plot(args.png, args.force)
@@ -269,12 +340,10 @@ def cmd_compare(args):
 
 def cmd_plearn(args):
     from .experiments.plearn import plearn
-    from .io import check_writable
-    for path in (args.out, args.png):
-        check_writable(path, args.force)
-    result = plearn(Ks=args.K, M=args.M, trials=args.trials, method=args.method, N=args.N, eta=args.eta,
+    _check_outputs(args, ("--out", "--png", "--trials-file"), appended=("--trials-file",))
+    result = plearn(Ks=args.Ks, M=args.M, trials=args.trials, method=args.method, N=args.N, eta=args.eta,
                     sigma0=args.sigma0, t_max=args.t_max, threshold=args.threshold, results_path=args.trials_file,
-                    scheduler=args.scheduler, workers=args.workers, sampler=args.sampler)
+                    scheduler=args.scheduler, workers=args.workers, sampler=args.sampler, seed=args.seed)
     print(result.summary())
     result.to_csv(args.out, args.force)
     result.plot(args.png, args.force)
@@ -283,15 +352,20 @@ def cmd_plearn(args):
 
 
 def cmd_degeneracy(args):
-    from .experiments.degeneracy import degeneracy, report
-    result = degeneracy(K=args.K, seeds=range(args.seeds), N=args.N, eta=args.eta, t_max=args.t_max,
+    from .experiments.degeneracy import degeneracy, report, to_csv
+    _check_outputs(args, ("--out",))
+    result = degeneracy(K=args.K, seeds=args.seeds, N=args.N, eta=args.eta, t_max=args.t_max,
                         converged=args.converged, workers=args.workers)
     print(report(result))
+    to_csv(result, args.out, args.force)
+    print(f"  wrote {args.out}")
     return 0
 
 
 def cmd_figures(args):
     from .experiments.figures import make_figures
+    if os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
+        raise InputError(f"-o/--out {args.out_dir}: not a folder")
     for path in make_figures(args.out_dir, only=args.only, quick=args.quick, overwrite=args.force):
         print(f"wrote {path}")
     return 0
@@ -311,9 +385,8 @@ def cmd_sweep(args):
 def cmd_deep(args):
     from .experiments.deep import (GAUSSIAN_ONLY, OPTIONS, normalise, plot_alignment, plot_layerwise, plot_training,
                                    run_deep)
-    from .io import atomic_write, check_writable
-    for path in (args.out, args.png):
-        check_writable(path, args.force)
+    from .io import atomic_write
+    _check_outputs(args, ("--out", "--png"))
     options = {name: getattr(args, name) for name in OPTIONS}
     if options["dataset"] != "gaussian":
         for name in GAUSSIAN_ONLY:
@@ -386,8 +459,7 @@ def _add_sweep_parser(sub):
                    help="an existing Dask scheduler: tcp://host:port, or the JSON file of dask scheduler "
                         "--scheduler-file; 'serial' runs the points one by one in this process without Dask "
                         "(default: start a local cluster)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes of the local cluster, one thread each (default: number of cores)")
+    _add(p, "workers", help="worker processes of the local cluster, one thread each (default: number of cores)")
     p.add_argument("--chunk-size", type=int, default=None,
                    help="points per Dask task (default: adaptive, about 0.5 s of compute per task)")
     p.add_argument("--results", metavar="FILE", default=None,
@@ -405,6 +477,15 @@ def _add_sweep_parser(sub):
 
 def cmd_fixedpoints(args):
     from .experiments.fixedpoints import run_command
+    _check_integrator(args)
+    if args.N_list is None:
+        study = _subparser_defaults(args)
+        for name in _STUDY:
+            given, default = getattr(args, name), study[name]
+            if (list(given) if isinstance(given, tuple) else given) != (
+                    list(default) if isinstance(default, tuple) else default):
+                raise InputError(f"{flag(name)} is an option of the N study: give --N too")
+    _check_outputs(args, ("--out", "--json", "--png") + (("--lengths",) if args.N_list is not None else ()))
     init = _load_init(args.init) if args.init else None
     state = None if args.trajectory else (init if init is not None else _initial_state(args))
     return run_command(args, state, init)
@@ -418,9 +499,9 @@ def _add_fixedpoints_parser(sub):
                                    "Jacobian, unstable and zero modes, the leading rate lambda+ and its direction. "
                                    "With --N, finite-N simulations started at a saddle measure how long they stay, "
                                    "against ln N, beside 1/(2 lambda+).")
-    _model_options(p, eta=0.1, t_max=3000.0)
-    _init_options(p, with_init_file=True, n_flag="--N-init")
-    _solver_options(p)
+    _model_options(p, "fixedpoints", exclude=EXTENSIONS)
+    _init_options(p, with_init_file=True, n_flag="--N-init", context="fixedpoints")
+    _solver_options(p, "fixedpoints")
     g = p.add_argument_group("what to analyse")
     g.add_argument("--trajectory", metavar="FILE", default=None,
                    help="analyse this run instead of integrating: the .npz of integrate --npz, or its CSV together "
@@ -429,16 +510,15 @@ def _add_fixedpoints_parser(sub):
                    help="accept a run without a plateau and refine its end state only (default: such a run is an "
                         "error)")
     g = p.add_argument_group("plateau length against N (finite-N simulations started at a saddle)")
-    g.add_argument("--N", type=_int_list, default=None, dest="N_list",
+    g.add_argument("--N", type=_list_of("N", "--N"), default=None, dest="N_list",
                    help="input dimensions, comma-separated, e.g. 250,500,1000,2000,4000,8000 (default: no study)")
-    g.add_argument("--seeds", type=_int_list, default=list(range(8)),
-                   help="comma-separated seeds, one simulation per N and seed (default: 0..7)")
-    _sampler_option(g, "reduced")
+    _add(g, "seeds", "fixedpoints", help="seeds, comma-separated, a..b for a range; one simulation per N and seed")
+    _sampler_option(g, "fixedpoints")
     g.add_argument("--fixed-point", type=int, default=None,
                    help="number (1, 2, ... as printed) of the saddle to start from (default: the first saddle)")
     g.add_argument("--sim-t-max", type=float, default=None,
                    help="length of each simulation in alpha (default: (ln N_max / 2 + 8) / lambda+)")
-    g.add_argument("--workers", type=int, default=None, help="parallel simulations (default: number of cores)")
+    _add(g, "workers", help="parallel simulations (default: number of cores)")
     g = p.add_argument_group("output")
     g.add_argument("-o", "--out", default="fixedpoints.csv",
                    help="CSV, one row per fixed point (default: fixedpoints.csv)")
@@ -450,6 +530,13 @@ def _add_fixedpoints_parser(sub):
                    help="CSV of the N study: N, seed, escape time (default: fixedpoints_lengths.csv)")
     g.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=cmd_fixedpoints)
+
+
+def _subparser_defaults(args):
+    """{dest: default} of the subcommand of args."""
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {a.dest: a.default for a in action.choices[args.command]._actions}
 
 
 def build_parser():
@@ -474,10 +561,8 @@ def build_parser():
                                    "layout as integrate; ε_g is computed exactly from the order parameters.")
     _model_options(p)
     _init_options(p, with_init_file=True, init_help=INIT_HELP_SIM)
-    p.add_argument("--mc-test", type=int, default=0, metavar="N_TEST",
-                   help="also report a Monte-Carlo test error on N_TEST fixed test inputs (default: 0, off; "
-                        "needs --sampler full)")
-    _sampler_option(p, "full")
+    _add(p, "mc_test")
+    _sampler_option(p)
     _output_options(p, "simulate.csv")
     p.set_defaults(func=cmd_simulate)
 
@@ -486,17 +571,14 @@ def build_parser():
                                    "the ODE from the simulation's own initial order parameters, print the largest "
                                    "gaps, and write both trajectories (CSV) and a plot (PNG). Defaults: erf DFA, "
                                    "N=500, K=M=2, eta=0.5, t-max=300, seeds 0,1,2.")
-    _model_options(p, eta=0.5, t_max=300.0)
-    _init_options(p, with_init_file=True, several_N=True,
+    _model_options(p, "compare", exclude=("times",))
+    _init_options(p, with_init_file=True, several_N=True, context="compare", seeds=True,
                   init_help=INIT_HELP_SIM.replace("--N", "each --N").replace("--seed", "each seed"))
-    p.add_argument("--seeds", type=_int_list, default=[0, 1, 2],
-                   help="comma-separated seeds, one run each (default: 0,1,2)")
-    _sampler_option(p, "full")
-    p.add_argument("--gap-until", type=float, default=None,
-                   help="measure gaps over α <= this time only (default: the whole run)")
-    p.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance of the ODE (default: 1e-8)")
-    p.add_argument("--atol", type=float, default=1e-10, help="absolute tolerance of the ODE (default: 1e-10)")
-    p.add_argument("--workers", type=int, default=None, help="parallel runs (default: number of cores)")
+    _sampler_option(p, "compare")
+    _add(p, "gap_until", "compare")
+    _add(p, "rtol", "compare", help="relative tolerance of the ODE")
+    _add(p, "atol", "compare", help="absolute tolerance of the ODE")
+    _add(p, "workers", "compare", help="parallel runs (default: number of cores)")
     _csv_and_png(p, "compare", "CSV: N, seed, t, then sim_* and ode_* columns", "plot of ε_g and cos(v,F) against α")
     p.set_defaults(func=cmd_compare)
 
@@ -507,23 +589,25 @@ def build_parser():
                                    "2^-K Σ_{j=M..K} C(K,j) and the formula as printed in the paper (Σ_{j=0..M}), "
                                    "and a cross-table by the number of positive entries of F. Finished trials are "
                                    "kept in --trials-file and not recomputed when the command runs again.")
-    p.add_argument("--K", type=_int_list, default=list(range(2, 9)),
-                   help="student sizes, comma-separated, each >= M (default: 2,3,4,5,6,7,8)")
-    p.add_argument("--M", type=int, default=2, help="teacher hidden units (default: 2)")
-    p.add_argument("--trials", type=int, default=50, help="trials per K and method (default: 50, as in the paper)")
-    p.add_argument("--method", choices=("sim", "ode", "both"), default="sim",
-                   help="sim: finite-N simulation; ode: the ODE from finite-N initial conditions (default: sim)")
-    p.add_argument("--N", type=int, default=500, help="input dimension (default: 500)")
-    _sampler_option(p, "reduced")
-    p.add_argument("--eta", type=float, default=0.1, help="learning rate η = η_v (default: 0.1)")
-    p.add_argument("--sigma0", type=float, default=1e-2, help="std of the student's initial weights (default: 0.01)")
-    p.add_argument("--t-max", type=float, default=3000.0, help="length of each trial in α = steps/N (default: 3000)")
-    p.add_argument("--threshold", type=float, default=1e-3,
-                   help="a trial is learned when its final ε_g is below this (default: 1e-3)")
+    _add(p, "Ks", "plearn")
+    _add(p, "M", "plearn")
+    _add(p, "trials", "plearn")
+    _add(p, "method", "plearn", choices=("sim", "ode", "both"),
+         help="sim: finite-N simulation; ode: the ODE from finite-N initial conditions; both")
+    _add(p, "N", "plearn")
+    _sampler_option(p, "plearn")
+    _add(p, "eta", "plearn", help="learning rate η = η_v, > 0")
+    _add(p, "sigma0", "plearn")
+    _add(p, "t_max", "plearn", help="length of each trial in α = steps/N, > 0")
+    _add(p, "threshold", "plearn")
+    _add(p, "seed", "plearn", help="base seed: trial i at size K runs with its own stream from (seed, K, i)")
     p.add_argument("--trials-file", default="plearn-trials.csv",
                    help="CSV of finished trials, appended to and reused on re-runs (default: plearn-trials.csv)")
-    p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (default: local cluster)")
-    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: number of cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="an existing Dask scheduler: tcp://host:port, or the JSON file of dask scheduler "
+                        "--scheduler-file; 'serial' runs the trials one by one in this process without Dask "
+                        "(default: start a local cluster)")
+    _add(p, "workers", "plearn", help="local worker processes (default: number of cores)")
     _csv_and_png(p, "plearn", "summary CSV per method and K", "plot of P(learn) and of the final ε_g")
     p.set_defaults(func=cmd_plearn)
 
@@ -532,14 +616,18 @@ def build_parser():
                                    "v·F of the learned solution against all its sign-flip images "
                                    "(w_k, v_k) -> (-w_k, -v_k), for DFA and BP; prints the fraction of runs that "
                                    "ended in the image with the largest v·F.")
-    p.add_argument("--K", type=int, default=2, help="K = M hidden units (default: 2)")
-    p.add_argument("--seeds", type=int, default=20, help="number of seeds, 0..n-1 (default: 20)")
-    p.add_argument("--N", type=int, default=500, help="N of the drawn initial conditions (default: 500)")
-    p.add_argument("--eta", type=float, default=0.5, help="learning rate (default: 0.5)")
-    p.add_argument("--t-max", type=float, default=3000.0, help="length of each run in α (default: 3000)")
-    p.add_argument("--converged", type=float, default=1e-4,
-                   help="runs with final ε_g below this count as converged (default: 1e-4)")
-    p.add_argument("--workers", type=int, default=None, help="parallel runs (default: number of cores)")
+    _add(p, "K", "degeneracy", help="K = M hidden units")
+    _add(p, "seeds", "degeneracy", help="seeds, comma-separated, a..b for a range (e.g. 0..19), one run per "
+                                        "seed and rule")
+    _add(p, "N", "degeneracy", help="N of the drawn initial conditions")
+    _add(p, "eta", "degeneracy", help="learning rate η = η_v, > 0")
+    _add(p, "t_max", "degeneracy", help="length of each run in α, > 0")
+    _add(p, "converged", "degeneracy")
+    _add(p, "workers", "degeneracy", help="parallel runs (default: number of cores)")
+    p.add_argument("-o", "--out", default="degeneracy.csv",
+                   help="CSV, one row per rule and seed: final eg, v·F, rank among the images (default: "
+                        "degeneracy.csv)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=cmd_degeneracy)
 
     p = sub.add_parser("figures", help="regenerate the paper's figures",
@@ -552,7 +640,8 @@ def build_parser():
     p.add_argument("--only", type=lambda t: [x for x in t.split(",") if x], default=None,
                    help="comma-separated subset of fig2,fig3a,fig3b,fig4,fig5,fig6,fig7,fig8,fig9 (default: all)")
     p.add_argument("--quick", action="store_true", help="small, fast version of every figure")
-    p.add_argument("--out-dir", default="figures", help="folder for the PNG files (default: figures)")
+    p.add_argument("-o", "--out", dest="out_dir", default="figures", help="folder for the PNG files (default: figures)")
+    p.add_argument("--out-dir", dest="out_dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.add_argument("--force", action="store_true", help="overwrite existing PNG files")
     p.set_defaults(func=cmd_figures)
 
@@ -566,6 +655,27 @@ def build_parser():
     _add_deep_parser(sub)
     _add_fixedpoints_parser(sub)
     return parser
+
+
+# API words that mean a flag on the command line
+_API_WORDS = {"overwrite=True": "--force", "method=": "--method ", "integrator=": "--integrator "}
+
+
+def cli_message(exc):
+    """The message of an InputError raised by the API, in the command line's words: the option
+    at fault (``exc.option``, e.g. t_max) named by its flag (--t-max), overwrite=True by --force."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    name = getattr(exc, "option", None)
+    if name in OPTIONS or name in ("overwrite",):
+        for word, cli in _API_WORDS.items():
+            text = text.replace(word, cli)
+        if name in OPTIONS:
+            text = re.sub(rf"(?<![\w\-.]){re.escape(name)}(?![\w\-])", flag(name), text, count=1)
+    # names with an underscore cannot be prose: t_max -> --t-max wherever it appears
+    for other in OPTIONS:
+        if "_" in other:
+            text = re.sub(rf"(?<![\w\-.]){re.escape(other)}(?![\w\-])", flag(other), text)
+    return text
 
 
 def _terminate(signum, frame):
@@ -583,7 +693,7 @@ def main(argv=None):
     try:
         return args.func(args)
     except InputError as exc:
-        print(f"odetheory: error: {exc}", file=sys.stderr)
+        print(PREFIX + cli_message(exc), file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:  # outside a run that keeps its rows (start-up, writing)
         print("odetheory: interrupted", file=sys.stderr)

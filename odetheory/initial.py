@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError, check_integer, check_number
+from .options import DEFAULTS, OPTIONS
 from .state import State
 
 STREAMS = ("teacher", "student", "feedback", "data")
-TEACHER_SECOND_LAYERS = ("ones", "gaussian")
-FEEDBACKS = ("gaussian", "matched", "positive")
+TEACHER_SECOND_LAYERS = OPTIONS["teacher_second_layer"].bound
+FEEDBACKS = OPTIONS["feedback"].bound
 
 
 def random_streams(seed):
@@ -35,24 +36,38 @@ def frame_stream(seed):
 
 @dataclass(frozen=True)
 class Network:
-    """Weights at finite N: teacher B (M,N), A (M,); student W (K,N), v (K,); feedback F (K,)."""
+    """Weights at finite N: teacher B (M,N), A (M,); student W (K,N), v (K,); feedback F (K,).
+    seed: the seed they were drawn from (None when not known)."""
 
     B: np.ndarray
     A: np.ndarray
     W: np.ndarray
     v: np.ndarray
     F: np.ndarray
+    seed: int = None
 
     @property
     def N(self):
         return self.B.shape[1]
 
+    @property
+    def K(self):
+        return self.W.shape[0]
+
+    @property
+    def M(self):
+        return self.B.shape[0]
+
+    def __repr__(self):
+        seed = "" if self.seed is None else f", seed={self.seed}"
+        return f"Network(K={self.K}, M={self.M}, N={self.N}{seed}; W {self.W.shape}, B {self.B.shape})"
+
     def state(self):
-        """Order parameters Q = W Wᵀ/N, R = W Bᵀ/N, T = B Bᵀ/N with v, A, F."""
+        """Order parameters Q = W Wᵀ/N, R = W Bᵀ/N, T = B Bᵀ/N with v, A, F (and N, seed)."""
         N = self.N
         Q = self.W @ self.W.T / N
         return State(Q=0.5 * (Q + Q.T), R=self.W @ self.B.T / N, T=self.B @ self.B.T / N,
-                     A=self.A.copy(), v=self.v.copy(), F=self.F.copy())
+                     A=self.A.copy(), v=self.v.copy(), F=self.F.copy(), N=N, seed=self.seed)
 
 
 def check_sizes(K, M, N):
@@ -61,7 +76,8 @@ def check_sizes(K, M, N):
         check_integer(name, x, lowest=1)
 
 
-def draw_network(K, M, N=500, sigma0=1e-2, seed=0, teacher_second_layer="ones", feedback="gaussian"):
+def draw_network(K, M, N=DEFAULTS["N"], sigma0=DEFAULTS["sigma0"], seed=DEFAULTS["seed"],
+                 teacher_second_layer=DEFAULTS["teacher_second_layer"], feedback=DEFAULTS["feedback"]):
     """Draw teacher, student and feedback weights from independent streams.
 
     Teacher first layer B_mi ~ N(0, 1); A_m = 1 (``ones``) or N(0, 1) (``gaussian``).
@@ -71,9 +87,10 @@ def draw_network(K, M, N=500, sigma0=1e-2, seed=0, teacher_second_layer="ones", 
     check_sizes(K, M, N)
     check_number("sigma0", sigma0, 0.0, strict=False)
     if teacher_second_layer not in TEACHER_SECOND_LAYERS:
-        raise InputError(f"unknown teacher second layer {teacher_second_layer!r}; choose ones or gaussian")
+        raise InputError(f"unknown teacher second layer {teacher_second_layer!r}; choose ones or gaussian",
+                         option="teacher_second_layer")
     if feedback not in FEEDBACKS:
-        raise InputError(f"unknown feedback {feedback!r}; choose one of {', '.join(FEEDBACKS)}")
+        raise InputError(f"unknown feedback {feedback!r}; choose one of {', '.join(FEEDBACKS)}", option="feedback")
     rng = random_streams(seed)
     B = rng["teacher"].standard_normal((M, N))
     A = np.ones(M) if teacher_second_layer == "ones" else rng["teacher"].standard_normal(M)
@@ -85,7 +102,7 @@ def draw_network(K, M, N=500, sigma0=1e-2, seed=0, teacher_second_layer="ones", 
         F = np.abs(rng["feedback"].standard_normal(K))
     else:
         F = v.copy()
-    return Network(B=B, A=A, W=W, v=v, F=F)
+    return Network(B=B, A=A, W=W, v=v, F=F, seed=seed)
 
 
 def covariance_factor(C):
@@ -117,4 +134,5 @@ def network_from_state(state, N, seed=0):
     frame = frame * np.where(np.diag(upper) < 0, -1.0, 1.0)  # the Haar-distributed frame
     rows = math.sqrt(N) * L @ frame.T
     return Network(B=np.ascontiguousarray(rows[:M]), A=np.array(state.A, float),
-                   W=np.ascontiguousarray(rows[M:]), v=np.array(state.v, float), F=np.array(state.F, float))
+                   W=np.ascontiguousarray(rows[M:]), v=np.array(state.v, float), F=np.array(state.F, float),
+                   seed=seed)

@@ -15,7 +15,10 @@ PSD_RTOL = 1e-8  # eigenvalues above −PSD_RTOL·max(1, max variance) count as 
 
 @dataclass(frozen=True)
 class State:
-    """Order parameters: Q = W Wᵀ/N, R = W Bᵀ/N, T = B Bᵀ/N, second layers v, A, feedback F."""
+    """Order parameters: Q = W Wᵀ/N, R = W Bᵀ/N, T = B Bᵀ/N, second layers v, A, feedback F.
+
+    N and seed: the input size and seed of the weights they were computed from, when known
+    (``Network.state()``); a run records them in its settings, they change nothing else."""
 
     Q: np.ndarray
     R: np.ndarray
@@ -23,6 +26,8 @@ class State:
     A: np.ndarray
     v: np.ndarray
     F: np.ndarray
+    N: int = None
+    seed: int = None
 
     @property
     def K(self):
@@ -31,6 +36,10 @@ class State:
     @property
     def M(self):
         return self.A.shape[0]
+
+    def __repr__(self):
+        where = "".join(f", {k}={getattr(self, k)}" for k in ("N", "seed") if getattr(self, k) is not None)
+        return f"State(K={self.K}, M={self.M}{where})"
 
     def covariance(self):
         """C = [[Q, R], [Rᵀ, T]], shape (K+M, K+M)."""

@@ -8,6 +8,7 @@ from the same code as the ODE theory. Two samplers of the same process: ``full``
 span, ``reduced``; exact in law, cost independent of N).
 """
 import math
+import threading
 import time as _time
 
 import numpy as np
@@ -17,7 +18,8 @@ from odetheory.integrals.pairs import codes, functions, resolve
 from odetheory.rules import rule_code
 from odetheory.schedules import schedule
 from odetheory.errors import InputError, check_integer, check_number
-from odetheory.initial import STREAMS, Network, random_streams
+from odetheory.initial import STREAMS, Network, draw_network, random_streams
+from odetheory.options import OPTIONS, defaults
 from odetheory.ode.times import output_times
 from odetheory.status import BLOWUP, INTERRUPTED, NONFINITE, STATUS_MESSAGES, SUCCESS
 from odetheory.ode.trajectory import Trajectory
@@ -26,15 +28,15 @@ from . import reduced, sgd
 from .reduced import coordinates
 from .sgd import SGDParams, local_fields
 
-__all__ = ["simulate", "step_times", "test_stream", "BLOCK_BYTES", "SAMPLERS"]
+__all__ = ["simulate", "step_times", "test_stream", "warm_up", "BLOCK_BYTES", "SAMPLERS"]
 
 BLOCK_BYTES = 4 << 20  # size of one block of drawn inputs (bytes)
 
 
-def step_times(N, t_max, times=None):
+def step_times(N, t_max, times=None, n_times=None):
     """Output steps (n,) int64: the grid of ``output_times`` rounded to the nearest whole
     step, unique; capped at floor(t_max·N) so that every step/N stays ≤ t_max."""
-    t_out, _ = output_times(t_max, times)
+    t_out, _ = output_times(t_max, times, defaults()["n_times"] if n_times is None else n_times)
     last = math.floor(t_max * N + 1e-9)
     return np.unique(np.minimum(np.rint(t_out * N), last).astype(np.int64))
 
@@ -138,6 +140,29 @@ class _ReducedSGD(_Chain):
 
 
 SAMPLERS = {"full": _FullSGD, "reduced": _ReducedSGD}
+assert tuple(SAMPLERS) == OPTIONS["sampler"].bound
+D = defaults()
+_warm = set()
+_warm_lock = threading.Lock()
+
+
+def warm_up(activation="erf", sampler="full", mc_test=False, teacher_activation=None):
+    """Compile (or load from numba's disk cache) the SGD kernels of these activations and
+    sampler, once per process; returns the seconds it took (0.0 when already done).
+    ``simulate`` calls it first and reports the time as settings["compile_time"], apart
+    from its wall_time."""
+    student, teacher = resolve(activation, teacher_activation)
+    key = (student, teacher, sampler, bool(mc_test))
+    if key in _warm:
+        return 0.0
+    with _warm_lock:
+        if key in _warm:
+            return 0.0
+        start = _time.perf_counter()
+        _simulate(draw_network(1, 1, 4, 0.1, 0), student, "dfa", 0.1, None, 0.0, 0.5, None, 4, True, 0,
+                  2 if mc_test else 0, sampler, False, 0.0, teacher, 0.0, 0.0, schedule(None), schedule(None))
+        _warm.add(key)
+        return _time.perf_counter() - start
 
 
 def _check(network, rule, eta, eta_v, sigma, t_max, seed, mc_test, sampler):
@@ -153,16 +178,19 @@ def _check(network, rule, eta, eta_v, sigma, t_max, seed, mc_test, sampler):
         raise InputError(f"the reduced sampler needs N > K + M = {K + M}, got N = {N}; use sampler full")
     mc_test = check_integer("mc_test", mc_test)
     if sampler == "reduced" and mc_test:
-        raise InputError("a Monte-Carlo test set needs the N-dimensional inputs: use sampler full with mc_test")
+        raise InputError("mc_test: a Monte-Carlo test set needs the N-dimensional inputs: use sampler full",
+                         option="mc_test")
     eta = check_number("eta", eta, 0.0, True)
     eta_v = eta if eta_v is None else check_number("eta_v", eta_v, 0.0, True)
     return (rule_code(rule), eta, eta_v, check_number("sigma", sigma, 0.0, False),
             check_number("t_max", t_max, 0.0, True), check_integer("seed", seed), mc_test)
 
 
-def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.0, t_max=100.0,
-             times=None, train_second_layer=True, seed=0, mc_test=0, sampler="full", progress=False,
-             teacher_activation=None, weight_decay=0.0, weight_decay_v=0.0, eta_schedule=None, eta_v_schedule=None):
+def simulate(network, activation=D["activation"], rule=D["rule"], eta=D["eta"], eta_v=D["eta_v"], sigma=D["sigma"],
+             t_max=D["t_max"], times=D["times"], train_second_layer=D["train_second_layer"], seed=D["seed"],
+             mc_test=D["mc_test"], sampler=D["sampler"], progress=False, n_times=D["n_times"],
+             teacher_activation=D["teacher_activation"], weight_decay=D["weight_decay"],
+             weight_decay_v=D["weight_decay_v"], eta_schedule=D["eta_schedule"], eta_v_schedule=D["eta_v_schedule"]):
     """Online SGD of ``network`` (``odetheory.initial.Network``, sizes K, M, N) up to α = t_max.
 
     activation, teacher_activation: the student's and the teacher's g (names or
@@ -172,7 +200,7 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
     teacher's output noise. weight_decay, weight_decay_v: λ, λ_v (THEORY.md §10);
     eta_schedule, eta_v_schedule: ``odetheory.schedules`` (η at step s is η(s/N)). Inputs x (N,) and noise ζ come from
     ``random_streams(seed)["data"]``. Output times: the grid of
-    ``odetheory.ode.output_times(t_max, times)``, rounded to whole steps.
+    ``odetheory.ode.output_times(t_max, times, n_times)``, rounded to whole steps.
     sampler: ``full`` moves the N-dimensional weights (``sgd``); ``reduced`` runs the
     same Markov chain of the order parameters in the span of the weights (``reduced``;
     exact in law, cost independent of N, needs N > K + M, no mc_test).
@@ -182,18 +210,33 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
     whose Q, R or v exceed ``odetheory.status.BLOWUP`` at an output time, stops with
     status NONFINITE (1) and keeps the rows recorded until then (as the ODE does); so does
     a run interrupted by Ctrl-C (status INTERRUPTED). progress: a progress bar in t on
-    stderr (on a terminal, for runs longer than 2 s).
+    stderr (on a terminal, for runs longer than 2 s). Defaults: ``odetheory.options.DEFAULTS``.
+    The first run of an activation and sampler in a process compiles (or loads) the kernels
+    first: ``settings["compile_time"]``, not part of ``wall_time``.
     """
+    _check(network, rule, eta, eta_v, sigma, t_max, seed, mc_test, sampler)
+    step_times(network.N, t_max, times, n_times)  # bad output times are reported before any compiling
+    check_number("weight_decay", weight_decay, 0.0, False)
+    check_number("weight_decay_v", weight_decay_v, 0.0, False)
+    eta_schedule, eta_v_schedule = schedule(eta_schedule), schedule(eta_v_schedule, "--eta-v-schedule")
+    student, teacher = resolve(activation, teacher_activation)
+    compile_time = warm_up(student, sampler, mc_test, teacher)
+    return _simulate(network, student, rule, eta, eta_v, sigma, t_max, times, n_times, train_second_layer, seed,
+                     mc_test, sampler, progress, compile_time, teacher, weight_decay, weight_decay_v, eta_schedule,
+                     eta_v_schedule)
+
+
+def _simulate(network, student, rule, eta, eta_v, sigma, t_max, times, n_times, train_second_layer, seed,
+              mc_test, sampler, progress, compile_time, teacher, weight_decay, weight_decay_v, eta_schedule,
+              eta_v_schedule):
     rl, eta, eta_v, sigma, t_max, seed, mc_test = _check(network, rule, eta, eta_v, sigma, t_max, seed, mc_test,
                                                          sampler)
     weight_decay = check_number("weight_decay", weight_decay, 0.0, False)
     weight_decay_v = check_number("weight_decay_v", weight_decay_v, 0.0, False)
-    eta_schedule, eta_v_schedule = schedule(eta_schedule), schedule(eta_v_schedule, "--eta-v-schedule")
-    student, teacher = resolve(activation, teacher_activation)
     act, teacher_act = codes(student, teacher)
     kernels = sampler_kernels(student, teacher)
     N = network.N
-    steps = step_times(N, t_max, times)
+    steps = step_times(N, t_max, times, n_times)
     if mc_test:
         X_test = test_stream(seed).standard_normal((mc_test, N))
         y_test = kernels.outputs(local_fields(X_test, network.B), network.A, teacher_act)
@@ -254,10 +297,11 @@ def simulate(network, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0
     if not mc_test:
         eg_mc, eg_mc_se = [], []
     K, M = network.W.shape[0], network.B.shape[0]
-    settings = dict(activation=student.name, teacher_activation=teacher.name, rule=rule, eta=eta, eta_v=eta_v,
-                    sigma=sigma, t_max=t_max, train_second_layer=train_second_layer, seed=seed, mc_test=mc_test, N=N,
-                    steps=done, method="sgd", sampler=sampler, weight_decay=weight_decay,
-                    weight_decay_v=weight_decay_v, eta_schedule=str(eta_schedule), eta_v_schedule=str(eta_v_schedule))
+    settings = dict(method="sim", activation=student.name, teacher_activation=teacher.name, rule=rule, eta=eta,
+                    eta_v=eta_v, sigma=sigma, t_max=t_max, train_second_layer=train_second_layer, K=K, M=M, N=N,
+                    seed=seed, mc_test=mc_test, steps=done, sampler=sampler, compile_time=compile_time,
+                    weight_decay=weight_decay, weight_decay_v=weight_decay_v, eta_schedule=str(eta_schedule),
+                    eta_v_schedule=str(eta_v_schedule))
     traj = Trajectory.from_order_parameters(
         steps[:n_out] / N, np.array(Q).reshape(n_out, K, K), np.array(R).reshape(n_out, K, M),
         np.array(V).reshape(n_out, K), network.state(), student, teacher,

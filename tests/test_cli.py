@@ -52,17 +52,23 @@ def _bad_init(tmp_path, **change):
 
 
 BAD = {
-    "eta": (["--eta", "0"], "eta"),
-    "negative eta_v": (["--eta-v", "-1"], "eta_v"),
-    "t_max": (["--t-max", "-1"], "t_max"),
-    "K": (["--K", "0"], "K"),
-    "M": (["--M", "0"], "M"),
-    "activation": (["--activation", "tanh"], "activation"),
-    "rule": (["--rule", "fa2"], "rule"),
-    "nan eta": (["--eta", "nan"], "eta"),
-    "sigma": (["--sigma", "-0.1"], "sigma"),
-    "euler without dt": (["--method", "euler"], "dt"),
-    "times beyond t_max": (["--times", "5,200"], "times"),
+    # errors name the CLI flag (--t-max), not the API's name (t_max)
+    "eta": (["--eta", "0"], "--eta"),
+    "negative eta_v": (["--eta-v", "-1"], "--eta-v"),
+    "t_max": (["--t-max", "-1"], "--t-max"),
+    "K": (["--K", "0"], "--K"),
+    "M": (["--M", "0"], "--M"),
+    "activation": (["--activation", "tanhh(x)"], "--activation"),
+    "activation free symbol": (["--activation", "x*y"], "--activation"),
+    "teacher activation": (["--teacher-activation", "1/x"], "--teacher-activation"),
+    "weight decay": (["--weight-decay", "-1"], "--weight-decay"),
+    "schedule": (["--eta-schedule", "power:0:1"], "--eta-schedule"),
+    "rule": (["--rule", "fa2"], "--rule"),
+    "nan eta": (["--eta", "nan"], "--eta"),
+    "sigma": (["--sigma", "-0.1"], "--sigma"),
+    "euler without dt": (["--method", "euler"], "--dt"),
+    "euler without dt, new flag": (["--integrator", "euler"], "--dt"),
+    "times beyond t_max": (["--times", "5,200"], "--times"),
 }
 
 
@@ -72,6 +78,8 @@ def test_bad_input_one_line_exit_2(case, tmp_path, capsys):
     code, _, err = run(["integrate", "-o", str(tmp_path / "x.csv"), *argv], capsys)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and word in err
+    assert err.startswith("odetheory: error: ")
+    assert "t_max" not in err and "eta_v" not in err
     assert not (tmp_path / "x.csv").exists()
 
 

@@ -165,7 +165,7 @@ def test_symmetric_plateau_from_broken_symmetry_is_the_fixed_point_of_the_symmet
     λ₊ equals the rate of the one-dimensional sector δR ∝ [[1, -1], [-1, 1]] (odd under
     exchanging the students and under exchanging the teachers), from the complex step."""
     st = _symmetric_problem()
-    result = fx.fixed_points(st, rule="bp", eta=eta, t_max=400.0 / eta, method="lsoda")
+    result = fx.fixed_points(st, rule="bp", eta=eta, t_max=400.0 / eta, integrator="lsoda")
     fp = result.points[0]
     assert fp.label.startswith("plateau") and fp.converged and fp.residual < fx.RESIDUAL_MAX
     assert fp.n_unstable == 1 and fp.n_zero == 0

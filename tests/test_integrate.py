@@ -71,7 +71,7 @@ def test_fixed_step_methods_converge_at_their_order(method, dt, order):
     ref = integrate(st, "erf", "bp", eta=0.5, t_max=10.0, n_times=0, rtol=1e-13, atol=1e-15)
     errs = []
     for h in (dt, dt / 2):
-        run = integrate(st, "erf", "bp", eta=0.5, t_max=10.0, n_times=0, method=method, dt=h)
+        run = integrate(st, "erf", "bp", eta=0.5, t_max=10.0, n_times=0, integrator=method, dt=h)
         errs.append(np.max(np.abs(run.Q[-1] - ref.Q[-1])))
     assert errs[0] / errs[1] == pytest.approx(2**order, rel=0.15)
 
@@ -166,7 +166,7 @@ def test_lsoda_agrees_with_a_tight_dop853_run(act):
     st = draw_network(3, 2, N=500, sigma0=1e-2, seed=2).state()
     kw = dict(activation=act, rule="dfa", eta=0.5, t_max=300.0, times=[7.5, 150.0])
     ref = integrate(st, rtol=1e-12, atol=1e-14, **kw)
-    run = integrate(st, method="lsoda", rtol=1e-8, atol=1e-10, **kw)
+    run = integrate(st, integrator="lsoda", rtol=1e-8, atol=1e-10, **kw)
     assert run.success and np.array_equal(run.t, ref.t)
     assert 7.5 in run.t and 150.0 in run.t
     assert np.max(np.abs(run.eg / ref.eg - 1)) < 1e-4
@@ -193,6 +193,6 @@ def test_lsoda_jacobian_is_that_of_the_order_eta_part():
 def test_lsoda_divergence_stops_with_time_and_keeps_rows():
     st = draw_network(2, 2, N=100, sigma0=0.5, seed=1).state()
     traj = integrate(st, "linear", "dfa", eta=3.0, sigma=0.5, t_max=100.0, train_second_layer=False,
-                     method="lsoda")
+                     integrator="lsoda")
     assert not traj.success and "stopped at t =" in traj.message
     assert len(traj.t) >= 2 and np.all(np.isfinite(traj.eg)) and traj.t[-1] < 100.0

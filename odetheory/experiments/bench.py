@@ -51,14 +51,14 @@ def run_benchmark(quick=False, out=print):
     problem = dict(activation="erf", rule="dfa", eta=0.5, t_max=200.0)
     ad, t_ad = _timed(lambda: integrate(st, rtol=1e-8, **problem), repeat=5)
     out(f"adaptive DOP853 rtol=1e-8: {ad.nfev} RHS evaluations, {t_ad * 1e3:.2f} ms")
-    e1, t_e1 = _timed(lambda: integrate(st, method="euler", dt=1 / 500, **problem))
+    e1, t_e1 = _timed(lambda: integrate(st, integrator="euler", dt=1 / 500, **problem))
     out(f"Euler dt=1/500:  {e1.nfev} RHS evaluations, {t_e1:.3f} s, {t_e1 / t_ad:.0f}x the adaptive time, "
         f"max rel. diff in eg {np.max(np.abs(e1.eg / ad.eg - 1)):.2e}")
     if not quick:
-        e2, t_e2 = _timed(lambda: integrate(st, method="euler", dt=5e-5, **problem))
+        e2, t_e2 = _timed(lambda: integrate(st, integrator="euler", dt=5e-5, **problem))
         out(f"Euler dt=5e-5:   {e2.nfev} RHS evaluations, {t_e2:.2f} s, {t_e2 / t_ad:.0f}x the adaptive time, "
             f"max rel. diff in eg {np.max(np.abs(e2.eg / ad.eg - 1)):.2e}")
-        e3 = integrate(st, method="euler", dt=1e-4, **problem)
+        e3 = integrate(st, integrator="euler", dt=1e-4, **problem)
         richardson = 2 * e2.eg - e3.eg  # cancels Euler's O(dt) error
         # Euler lands on every output time; compare with an adaptive run that lands there too
         # (the default run reads them off its dense output, whose error is reported below)

@@ -9,11 +9,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from simulate import simulate
+from simulate import warm_up as warm_up_sim
 
 from ..errors import InputError
 from ..initial import check_sizes, draw_network, network_from_state
 from ..io import atomic_write
 from ..ode.integrate import integrate
+from ..ode.integrate import warm_up as warm_up_ode
+from ..options import defaults
 from .parallel import map_parallel
 
 BLOCKS = ("Q", "R", "v")
@@ -93,7 +96,9 @@ class CompareResult:
                          + ", ".join(f"{b}: N^{self.exponent(b):.2f}" for b in BLOCKS))
         sim_time = sum(r.sim.wall_time for r in self.runs)
         ode_time = sum(r.ode.wall_time for r in self.runs)
-        lines.append(f"  compute time: simulations {sim_time:.2f} s, ODEs {ode_time:.2f} s (summed over runs)")
+        lines.append(f"  compute time: simulations {sim_time:.2f} s, ODEs {ode_time:.2f} s (summed over runs)"
+                     + (f"; compiling or loading the kernels first {s['compile_time']:.2f} s"
+                        if s.get("compile_time") else ""))
         return "\n".join(lines)
 
     def to_csv(self, path, overwrite=False):
@@ -141,19 +146,28 @@ class CompareResult:
         plt.close(fig)
 
 
-def compare(K=2, M=2, Ns=(500,), seeds=(0, 1, 2), activation="erf", rule="dfa", eta=0.5, eta_v=None,
-            sigma=0.0, t_max=300.0, times=None, sigma0=1e-2, teacher_second_layer="ones",
-            feedback="gaussian", train_second_layer=True, rtol=1e-8, atol=1e-10, gap_until=None, workers=None,
-            sampler="full", init=None):
+D = defaults("compare")
+
+
+def compare(K=D["K"], M=D["M"], Ns=D["Ns"], seeds=D["seeds"], activation=D["activation"], rule=D["rule"],
+            eta=D["eta"], eta_v=D["eta_v"], sigma=D["sigma"], t_max=D["t_max"], times=D["times"], sigma0=D["sigma0"],
+            teacher_second_layer=D["teacher_second_layer"], feedback=D["feedback"],
+            train_second_layer=D["train_second_layer"], rtol=D["rtol"], atol=D["atol"], gap_until=D["gap_until"],
+            workers=D["workers"], sampler=D["sampler"], init=None, n_times=D["n_times"],
+            teacher_activation=D["teacher_activation"], weight_decay=D["weight_decay"],
+            weight_decay_v=D["weight_decay_v"], eta_schedule=D["eta_schedule"], eta_v_schedule=D["eta_v_schedule"]):
     """Simulate and integrate from the same initial conditions for every N in Ns and seed in seeds.
 
     Returns a CompareResult (runs, gap table, exponent of the gap against N, CSV and PNG writers).
     Gaps are measured over α ≤ gap_until (default: the whole run). Near the escape from a
     plateau, finite-N fluctuations are amplified and the escape time itself fluctuates,
     so the N^(−1/2) law is cleanest on a window that ends before it.
-    sampler: full or reduced (see ``simulate.simulate``). Runs go in parallel over the local cores.
+    sampler: full or reduced (see ``simulate.simulate``); n_times: output times as there. Runs go
+    in parallel over the local cores.
     init: a State to start every run from instead of drawing (weights at each N with exactly its
     overlaps, ``initial.network_from_state``; K, M, sigma0, teacher_second_layer, feedback unused).
+    Defaults: ``odetheory.options.defaults("compare")``. The kernels are compiled (or loaded)
+    once before the runs: settings["compile_time"], apart from the runs' times.
     """
     Ns, seeds = [int(n) for n in np.atleast_1d(Ns)], [int(s) for s in np.atleast_1d(seeds)]
     if not Ns or not seeds:
@@ -163,7 +177,9 @@ def compare(K=2, M=2, Ns=(500,), seeds=(0, 1, 2), activation="erf", rule="dfa", 
     for N in Ns:
         check_sizes(K, M, N)
     run_kw = dict(activation=activation, rule=rule, eta=eta, eta_v=eta_v, sigma=sigma,
-                  train_second_layer=train_second_layer)
+                  train_second_layer=train_second_layer, teacher_activation=teacher_activation,
+                  weight_decay=weight_decay, weight_decay_v=weight_decay_v, eta_schedule=eta_schedule,
+                  eta_v_schedule=eta_v_schedule)
 
     def one(job):
         N, seed = job
@@ -171,21 +187,24 @@ def compare(K=2, M=2, Ns=(500,), seeds=(0, 1, 2), activation="erf", rule="dfa", 
             net = draw_network(K, M, N, sigma0, seed, teacher_second_layer, feedback)
         else:
             net = network_from_state(init, N, seed)
-        sim, ode = simulate_and_integrate(net, seed, t_max, times, rtol, atol, sampler, **run_kw)
+        sim, ode = simulate_and_integrate(net, seed, t_max, times, rtol, atol, sampler, n_times=n_times, **run_kw)
         return Comparison(N, seed, sim, ode)
 
     jobs = [(N, s) for N in Ns for s in seeds]
+    compile_time = (warm_up_sim(activation, sampler, teacher_activation=teacher_activation)
+                    + warm_up_ode(activation, "dop853", teacher_activation))
     runs = map_parallel(one, jobs, workers=workers, desc="compare")
     settings = dict(K=K, M=M, Ns=Ns, seeds=seeds, t_max=t_max, sigma0=sigma0, gap_until=gap_until, sampler=sampler,
-                    **run_kw)
+                    compile_time=compile_time, **run_kw)
     return CompareResult(runs, settings)
 
 
-def simulate_and_integrate(net, seed, t_max, times=None, rtol=1e-8, atol=1e-10, sampler="full", **run_kw):
+def simulate_and_integrate(net, seed, t_max, times=None, rtol=D["rtol"], atol=D["atol"], sampler=D["sampler"],
+                           n_times=D["n_times"], **run_kw):
     """(simulation, ODE) of network `net` on the simulation's output times, the ODE started
     from the simulation's own initial order parameters. If the ODE stops early, the
     simulation is cut to the common times. run_kw: activation, rule, eta, ... of simulate."""
-    sim = simulate(net, t_max=t_max, times=times, seed=seed, sampler=sampler, **run_kw)
+    sim = simulate(net, t_max=t_max, times=times, seed=seed, sampler=sampler, n_times=n_times, **run_kw)
     ode = integrate(net.state(), t_max=sim.t[-1], times=sim.t, n_times=0, rtol=rtol, atol=atol, **run_kw)
     if len(ode.t) < len(sim.t):
         sim = _truncate(sim, len(ode.t))

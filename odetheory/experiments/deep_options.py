@@ -6,26 +6,13 @@ loading numerical code.
 """
 import math
 import os
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..errors import InputError
+from ..options import Option  # kind, default, bound, strict, help: the one schema's record
 
 GAUSSIAN_ONLY = ("alpha", "beta", "input_dim")
 SEEDS = ("data_seed", "order_seed", "weights_seed", "feedback_seed")
-
-
-@dataclass(frozen=True)
-class Option:
-    """kind: choice, int, int? (None allowed), float, fraction (in [0, 1]) or str; bound: the
-    choices, or the lowest value (strict: excluded); help: meaning and units."""
-
-    kind: str
-    default: object
-    bound: object
-    strict: bool
-    help: str
 
 
 OPTIONS = {

@@ -21,11 +21,11 @@ import time
 import numpy as np
 
 from ..errors import InputError
+from ..options import Option
 from . import deep
 
-# name: (kind, default, choices or lowest value, strict lower bound), as odetheory.sweep.measure.OPTIONS
-OPTIONS = {"method": ("choice", "deep", ("deep",), None),
-           **{name: (o.kind, o.default, o.bound, o.strict) for name, o in deep.OPTIONS.items()}}
+# name: Option (kind, default, bound, strict, help), the records of odetheory.options
+OPTIONS = {"method": Option("choice", "deep", ("deep",), help="a deep network (odetheory deep)"), **deep.OPTIONS}
 MEASUREMENT_INFO = {
     "loss_final": (float, "final training loss"),
     "accuracy_final": (float, "final training accuracy"),

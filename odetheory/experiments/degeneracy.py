@@ -13,8 +13,12 @@ import numpy as np
 
 from ..errors import InputError, check_integer
 from ..initial import draw_network
+from ..io import atomic_write
 from ..ode.integrate import integrate
+from ..options import defaults
 from .parallel import map_parallel
+
+D = defaults("degeneracy")
 
 
 def flip_images(v, F):
@@ -49,21 +53,22 @@ class Outcome:
 
 def _run(job):
     rule, seed, K, N, eta, t_max = job
-    net = draw_network(K, K, N, 1e-2, seed)
+    net = draw_network(K, K, N, D["sigma0"], seed)
     traj = integrate(net.state(), "erf", rule, eta=eta, t_max=t_max, n_times=20)
     return Outcome(seed, rule, float(traj.eg[-1]), traj.v[-1], net.F)
 
 
-def degeneracy(K=2, seeds=range(20), N=500, eta=0.5, t_max=3000.0, converged=1e-4, workers=None):
+def degeneracy(K=D["K"], seeds=D["seeds"], N=D["N"], eta=D["eta"], t_max=D["t_max"], converged=D["converged"],
+               workers=D["workers"]):
     """erf, K = M: final v·F of each seed's learned solution against its sign-flip images, DFA and BP.
 
     Returns {rule: [Outcome]}; runs whose final ε_g is not below `converged` are kept
-    but marked as not converged in the report.
+    but marked as not converged in the report. Defaults: ``odetheory.options.defaults("degeneracy")``.
     """
     K = check_integer("K", K, lowest=1)
     seeds = list(seeds)
     if not seeds:
-        raise InputError("degeneracy needs at least one seed")
+        raise InputError("degeneracy needs at least one seed", option="seeds")
     jobs = [(rule, s, K, N, eta, t_max) for rule in ("dfa", "bp") for s in seeds]
     outcomes = map_parallel(_run, jobs, workers=workers, desc="degeneracy")
     return {rule: [o for o in outcomes if o.rule == rule] for rule in ("dfa", "bp")}, converged
@@ -87,3 +92,15 @@ def report(result):
                      f" of {len(ok)} converged runs ({100 * frac:.0f} %); chance level 1/2^K = "
                      f"{100 / 2 ** len(runs[0].v):.0f} %")
     return "\n".join(lines)
+
+
+def to_csv(result, path, overwrite=False):
+    """One row per rule and seed: rule, seed, eg_final, converged, vF (the learned solution's
+    v·F), vF_max (largest over its sign-flip images), rank, images (2^K)."""
+    outcomes, converged = result
+    with atomic_write(path, overwrite) as fh:
+        fh.write("rule,seed,eg_final,converged,vF,vF_max,rank,images\n")
+        for rule in ("dfa", "bp"):
+            for o in outcomes[rule]:
+                fh.write(f"{rule},{o.seed},{o.eg_final:.10g},{o.eg_final < converged},{o.images[0]:.10g},"
+                         f"{np.max(o.images):.10g},{o.rank},{len(o.images)}\n")

@@ -44,6 +44,7 @@ Every call of the right-hand side goes through ``_rhs_function``.
 """
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,6 +59,7 @@ from ..ode.integrate import integrate
 from ..ode.problem import make_problem
 from ..ode.rhs import derivatives
 from ..ode.trajectory import Trajectory, eg_of
+from ..options import defaults
 from ..plateaus import SPAN_MIN, plateaus
 from ..rules import rule_code
 from ..state import PSD_RTOL, State
@@ -625,16 +627,25 @@ def _jsonable(obj):
     return obj
 
 
-def fixed_points(state=None, trajectory=None, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.0,
-                 t_max=3000.0, train_second_layer=True, eta2_terms=True, method="dop853", rtol=1e-10, atol=1e-12,
-                 times=None, n_times=200, allow_no_plateau=False):
+D = defaults("fixed_points")
+
+
+def fixed_points(state=None, trajectory=None, activation=D["activation"], rule=D["rule"], eta=D["eta"],
+                 eta_v=D["eta_v"], sigma=D["sigma"], t_max=D["t_max"], train_second_layer=D["train_second_layer"],
+                 eta2_terms=D["eta2_terms"], integrator=D["integrator"], rtol=D["rtol"], atol=D["atol"],
+                 times=D["times"], n_times=D["n_times"], allow_no_plateau=False, method=None):
     """Fixed points behind every plateau and the end state of a run (module docstring).
 
-    state: initial ``State`` (integrated to t_max with ``integrate``: method, rtol, atol),
+    state: initial ``State`` (integrated to t_max with ``integrate``: integrator, rtol, atol),
     with output times ``times``, ``n_times`` as there), or trajectory: a ``Trajectory``
     (its T, A, F; activation etc. must be those it was computed with). A run without a plateau is an InputError unless allow_no_plateau
-    (then only its end state is refined). Returns a FixedPointResult.
+    (then only its end state is refined). Returns a FixedPointResult. Defaults:
+    ``odetheory.options.defaults("fixed_points")``; method: the old name of integrator.
     """
+    if method is not None:
+        warnings.warn("fixed_points(method=...) is now fixed_points(integrator=...)", DeprecationWarning,
+                      stacklevel=2)
+        integrator = method
     check_number("eta", eta)
     eta_v = eta if eta_v is None else check_number("eta_v", eta_v)
     check_number("sigma", sigma, 0.0, strict=False)
@@ -644,7 +655,7 @@ def fixed_points(state=None, trajectory=None, activation="erf", rule="dfa", eta=
         if not isinstance(state, State):
             raise InputError("fixed_points needs an initial State (see State.checked) or a trajectory")
         trajectory = integrate(state, activation=activation, rule=rule, eta=eta, eta_v=eta_v, sigma=sigma,
-                               t_max=t_max, times=times, n_times=n_times, method=method, rtol=rtol, atol=atol,
+                               t_max=t_max, times=times, n_times=n_times, integrator=integrator, rtol=rtol, atol=atol,
                                train_second_layer=train_second_layer, eta2_terms=eta2_terms)
         if not trajectory.success:
             raise InputError(f"the run did not reach t_max: {trajectory.message}")
@@ -770,8 +781,9 @@ class PlateauLengthResult:
         return ax.figure
 
 
-def plateau_length(point, state, Ns, seeds, activation="erf", rule="dfa", eta=0.1, eta_v=None, sigma=0.0,
-                   train_second_layer=True, sampler="reduced", t_max=None, workers=None):
+def plateau_length(point, state, Ns, seeds, activation=D["activation"], rule=D["rule"], eta=D["eta"],
+                   eta_v=D["eta_v"], sigma=D["sigma"], train_second_layer=D["train_second_layer"],
+                   sampler=defaults("fixedpoints")["sampler"], t_max=None, workers=D["workers"]):
     """Finite-N SGD started at the order parameters of the saddle ``point`` (a FixedPoint;
     T, A, F from ``state``), for every N in Ns and seed in seeds; returns a PlateauLengthResult.
 
@@ -852,15 +864,15 @@ def run_command(args, state, init):
     for path in [args.out, args.json, args.png] + ([args.lengths] if study else []):
         check_writable(path or None, args.force)
     opts = dict(activation=args.activation, rule=args.rule, eta=args.eta, eta_v=args.eta_v, sigma=args.sigma,
-                train_second_layer=not args.fix_second_layer)
+                train_second_layer=args.train_second_layer)
     if args.trajectory:
         traj = load_trajectory(args.trajectory, init, args.activation)
-        result = fixed_points(trajectory=traj, eta2_terms=not args.drop_eta2_terms,
+        result = fixed_points(trajectory=traj, eta2_terms=args.eta2_terms,
                               allow_no_plateau=args.end_state, **opts)
         state = State(Q=traj.Q[0], R=traj.R[0], T=traj.T, A=traj.A, v=traj.v[0], F=traj.F)
     else:
-        result = fixed_points(state, t_max=args.t_max, method=args.method, rtol=args.rtol, atol=args.atol,
-                              eta2_terms=not args.drop_eta2_terms, allow_no_plateau=args.end_state,
+        result = fixed_points(state, t_max=args.t_max, integrator=args.integrator, rtol=args.rtol, atol=args.atol,
+                              eta2_terms=args.eta2_terms, allow_no_plateau=args.end_state,
                               times=args.times, n_times=args.n_times, **opts)
     print(result.summary())
     lengths = None

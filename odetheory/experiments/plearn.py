@@ -12,11 +12,13 @@ import numpy as np
 from ..errors import InputError, check_integer, check_number
 from ..initial import draw_network
 from ..io import atomic_write
+from ..options import defaults
 from ..sweep.engine import run_points
 from .plearn_formulas import p_learn_as_printed, p_learn_sign_count, wilson_interval
 
 METHODS = ("sim", "ode")
-DEFAULT_THRESHOLD, DEFAULT_T_MAX = 1e-3, 3000.0
+D = defaults("plearn")
+DEFAULT_THRESHOLD, DEFAULT_T_MAX = D["threshold"], D["t_max"]
 
 
 # LSODA because most of a trial is spent next to a fixed point (plateau or learned),
@@ -155,28 +157,28 @@ class PlearnResult:
         plt.close(fig)
 
 
-def plearn(Ks=range(2, 9), M=2, trials=50, method="sim", N=500, eta=0.1, sigma0=1e-2, t_max=DEFAULT_T_MAX,
-           threshold=DEFAULT_THRESHOLD, results_path=None, scheduler=None, workers=None, progress=True,
-           sampler="reduced", seed=0):
+def plearn(Ks=D["Ks"], M=D["M"], trials=D["trials"], method=D["method"], N=D["N"], eta=D["eta"],
+           sigma0=D["sigma0"], t_max=D["t_max"], threshold=D["threshold"], results_path=None, scheduler=None,
+           workers=D["workers"], progress=True, sampler=D["sampler"], seed=D["seed"]):
     """Run the P(learn) trials (method sim, ode or both) and return a PlearnResult.
 
     Ks: student sizes (each >= M); trials per K; N, eta, sigma0, t_max as for simulate;
     results_path: CSV of finished trials, kept and reused when the command runs again.
     sampler: reduced (default; the same SGD chain at a cost independent of N) or full
     (N-dimensional weights and inputs), see ``simulate.simulate``. seed: the base seed; trial
-    i at size K runs with ``trial_seed(seed, K, i)``.
+    i at size K runs with ``trial_seed(seed, K, i)``. Defaults: ``odetheory.options.defaults("plearn")``.
     """
     Ks = [check_integer("K", K, lowest=1) for K in Ks]
     M = check_integer("M", M, lowest=1)
     if not Ks:
         raise InputError("plearn needs at least one K")
     if min(Ks) < M:
-        raise InputError(f"every K must be >= M = {M}, got K = {min(Ks)}")
+        raise InputError(f"Ks: every K must be >= M = {M}, got K = {min(Ks)}", option="Ks")
     check_integer("trials", trials, lowest=1)
     check_number("threshold", threshold)
     methods = list(METHODS) if method == "both" else [method]
     if any(m not in METHODS for m in methods):
-        raise InputError(f"unknown method {method!r}; choose sim, ode or both")
+        raise InputError(f"unknown method {method!r}; choose sim, ode or both", option="method")
     check_integer("seed", seed, lowest=0)
     points = trial_points(Ks, M, trials, methods, N, eta, sigma0, t_max, threshold, sampler, seed)
     rows = run_points(points, results_path=results_path, scheduler=scheduler, workers=workers, progress=progress)

@@ -7,15 +7,24 @@ g, g', g'' otherwise (``binding``).
 """
 from functools import lru_cache
 
+from ..errors import InputError
 from .activations import USER_STUDENT, USER_TEACHER
 from .binding import bind, dispatchers
 from .expressions import activation
 
 
+def _named(spec, option):
+    try:
+        return activation(spec)
+    except InputError as exc:
+        raise InputError(str(exc) if option == "activation" else f"{option}: {exc}", option=option) from None
+
+
 def resolve(student, teacher=None):
-    """(student Activation, teacher Activation); the teacher defaults to the student's."""
-    s = activation(student)
-    return s, (s if teacher is None else activation(teacher))
+    """(student Activation, teacher Activation); the teacher defaults to the student's.
+    An unreadable one is an InputError naming activation or teacher_activation."""
+    s = _named(student, "activation")
+    return s, (s if teacher is None else _named(teacher, "teacher_activation"))
 
 
 def codes(student, teacher=None):

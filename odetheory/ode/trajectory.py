@@ -30,8 +30,19 @@ def cosine(v, F):
     return float(v @ F / norm) if norm > 0 else 0.0
 
 
-@dataclass
+@dataclass(repr=False)
 class Trajectory:
+    """A run of the ODE (``integrate``) or of SGD (``simulate.simulate``) at its output times.
+
+    t (n,): times α = steps/N; eg (n,): generalisation error ε_g; cos_vF (n,): cos(v, F);
+    Q (n,K,K), R (n,K,M), v (n,K): order parameters; T (M,M), A (M,), F (K,): the
+    constant teacher overlaps, teacher second layer and feedback. status (0 = success,
+    see ``odetheory.status``), message, nfev (right-hand-side evaluations, 0 for a
+    simulation), wall_time (s, compiling excluded), settings (the options of the run,
+    with K, M, N and seed when known, and compile_time). ``success``, ``K``, ``M``;
+    ``columns()``, ``to_csv``, ``to_npz``, ``final_state()``.
+    """
+
     t: np.ndarray
     eg: np.ndarray
     cos_vF: np.ndarray
@@ -50,6 +61,16 @@ class Trajectory:
     @property
     def success(self):
         return self.status == 0
+
+    def __repr__(self):
+        s = self.settings
+        what = {"ode": "ODE", "sim": "SGD"}.get(s.get("method"), "run")
+        sizes = f"K={self.K}, M={self.M}" + (f", N={s['N']}" if s.get("N") is not None else "")
+        seed = f", seed={s['seed']}" if s.get("seed") is not None else ""
+        end = (f"t = {self.t[-1]:.6g}, eg = {self.eg[-1]:.6g}" if len(self.t) else "no rows")
+        state = "ok" if self.success else f"status {self.status}: {self.message}"
+        return (f"Trajectory({what}, {sizes}{seed}; {len(self.t)} times, Q {self.Q.shape}, R {self.R.shape}, "
+                f"v {self.v.shape}; final {end}; {state})")
 
     @classmethod
     def from_order_parameters(cls, t, Q, R, v, state0, activation, teacher_activation=None, **info):

@@ -32,36 +32,24 @@ import time
 import numpy as np
 from simulate import simulate
 
-from ..errors import InputError, check_integer, check_number
+from .. import options
+from ..errors import InputError
 from ..experiments import deep_sweep
 from ..initial import draw_network
 from ..ode.integrate import integrate
 from ..plateaus import plateau
 
-# name: (kind, default, choices or lowest value, strict lower bound)
-OPTIONS = {
-    "method": ("choice", "ode", ("ode", "sim", "deep"), None),
-    "activation": ("choice", "erf", ("erf", "linear", "relu"), None),
-    "rule": ("choice", "dfa", ("bp", "dfa", "sign"), None),
-    "eta": ("float", 0.1, 0.0, True),
-    "eta_v": ("float?", None, 0.0, True),
-    "train_second_layer": ("bool", True, None, None),
-    "sigma": ("float", 0.0, 0.0, False),
-    "t_max": ("float", 100.0, 0.0, True),
-    "K": ("int", 2, 1, None),
-    "M": ("int", 2, 1, None),
-    "N": ("int", 500, 1, None),
-    "seed": ("int", 0, 0, None),
-    "sigma0": ("float", 1e-2, 0.0, False),
-    "teacher_second_layer": ("choice", "ones", ("ones", "gaussian"), None),
-    "feedback": ("choice", "gaussian", ("gaussian", "matched", "positive"), None),
-    "sampler": ("choice", "full", ("full", "reduced"), None),
-    "integrator": ("choice", "dop853", ("dop853", "lsoda", "rk4", "euler"), None),
-    "rtol": ("float", 1e-8, 0.0, True),
-    "atol": ("float", 1e-10, 0.0, True),
-    "dt": ("float?", None, 0.0, True),
-    "threshold": ("float", 1e-3, 0.0, True),
-}
+# the options of a point, in the order of the results file's columns; kind, default, bound
+# and help of each come from the one schema, odetheory.options
+SWEEP_OPTIONS = ("method", "activation", "rule", "eta", "eta_v", "train_second_layer", "sigma", "t_max", "K", "M",
+                 "N", "seed", "sigma0", "teacher_second_layer", "feedback", "sampler", "integrator", "rtol", "atol",
+                 "dt", "threshold", "teacher_activation", "weight_decay", "weight_decay_v", "eta_schedule",
+                 "eta_v_schedule")
+OPTIONS = {name: options.OPTIONS[name] for name in SWEEP_OPTIONS}
+# options added later: left out of a point's key while at their defaults, so that results
+# files written before them still resume
+LATER = {"teacher_activation": None, "weight_decay": 0.0, "weight_decay_v": 0.0, "eta_schedule": None,
+         "eta_v_schedule": None}
 ODE_ONLY = ("integrator", "rtol", "atol", "dt")
 SIM_ONLY = ("sampler",)
 MEASUREMENTS = ("eg_final", "plateau_height", "plateau_start", "plateau_escape", "cos_final", "learned",
@@ -89,25 +77,6 @@ def schema(method=None):
     return OPTIONS, MEASUREMENTS, MEASUREMENT_INFO
 
 
-def _check_value(name, x):
-    kind, _, bound, strict = OPTIONS[name]
-    if kind == "choice":
-        if not isinstance(x, str) or x not in bound:
-            raise InputError(f"{name} must be one of {', '.join(bound)}, got {x!r}")
-        return x
-    if kind == "bool":
-        if not isinstance(x, (bool, np.bool_)):
-            raise InputError(f"{name} must be true or false, got {x!r}")
-        return bool(x)
-    if kind == "int":
-        return check_integer(name, x, lowest=bound)
-    if x is None and kind == "float?":
-        return None
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise InputError(f"{name} must be a number, got {x!r}")  # no strings: a spec's types are checked
-    return check_number(name, x, bound, strict)
-
-
 def check_option(name, x, method=None):
     """The value x of option `name` (of points of `method`), checked and converted; InputError
     naming the option."""
@@ -115,7 +84,7 @@ def check_option(name, x, method=None):
         return deep_sweep.check_option(name, x)
     if name not in OPTIONS:
         raise InputError(f"unknown option {name!r}; known: {', '.join(OPTIONS)}")
-    return _check_value(name, x)
+    return options.check(name, x)
 
 
 def normalise(point):
@@ -133,8 +102,8 @@ def normalise(point):
     for name in point:
         if name not in OPTIONS:
             raise InputError(f"unknown option {name!r}; known: {', '.join(OPTIONS)}")
-    out = {name: default if point.get(name) is None else check_option(name, point[name])
-           for name, (_, default, _, _) in OPTIONS.items()}
+    out = {name: opt.default if point.get(name) is None else check_option(name, point[name])
+           for name, opt in OPTIONS.items()}
     if out["eta_v"] is None:
         out["eta_v"] = out["eta"]
     for name in ODE_ONLY if out["method"] == "sim" else SIM_ONLY:
@@ -143,13 +112,15 @@ def normalise(point):
         if out["integrator"] in ("dop853", "lsoda"):
             out["dt"] = None
         elif out["dt"] is None:
-            raise InputError(f"dt: required for integrator {out['integrator']}")
+            raise InputError(f"dt: required for integrator {out['integrator']}", option="dt")
     return out
 
 
 def point_key(point):
     """Stable 16-hex-digit key of a point: a hash of its normalised options (sorted)."""
-    text = json.dumps(normalise(point), sort_keys=True, allow_nan=False)
+    full = normalise(point)
+    full = {k: v for k, v in full.items() if not (k in LATER and v == LATER[k])}
+    text = json.dumps(full, sort_keys=True, allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -157,10 +128,10 @@ def run_point(p):
     """The Trajectory of one normalised point."""
     net = draw_network(p["K"], p["M"], p["N"], p["sigma0"], p["seed"], p["teacher_second_layer"], p["feedback"])
     common = dict(activation=p["activation"], rule=p["rule"], eta=p["eta"], eta_v=p["eta_v"], sigma=p["sigma"],
-                  t_max=p["t_max"], train_second_layer=p["train_second_layer"])
+                  t_max=p["t_max"], train_second_layer=p["train_second_layer"], **{k: p[k] for k in LATER})
     if p["method"] == "sim":
         return simulate(net, seed=p["seed"], sampler=p["sampler"], **common)
-    return integrate(net.state(), method=p["integrator"], rtol=p["rtol"], atol=p["atol"], dt=p["dt"], **common)
+    return integrate(net.state(), integrator=p["integrator"], rtol=p["rtol"], atol=p["atol"], dt=p["dt"], **common)
 
 
 def measurements(traj, threshold=1e-3):
