@@ -248,6 +248,7 @@ def cmd_simulate(args):
 def cmd_compare(args):
     from .experiments.compare import compare
     from .io import check_writable
+    from .plotting import save_figure
     for path in (args.out, args.png):
         check_writable(path, args.force)
     opts = _run_options(args)
@@ -261,7 +262,7 @@ def cmd_compare(args):
                      sampler=args.sampler, **opts)
     print(result.summary())
     result.to_csv(args.out, args.force)
-    result.plot(args.png, args.force)
+    save_figure(result.plot(), args.png, args.force)
     print(f"  wrote {args.out}, {args.png}")
     failed = [r for r in result.runs if not (r.sim.success and r.ode.success)]
     return EXIT_DIVERGED if failed else 0
@@ -270,6 +271,7 @@ def cmd_compare(args):
 def cmd_plearn(args):
     from .experiments.plearn import plearn
     from .io import check_writable
+    from .plotting import save_figure
     for path in (args.out, args.png):
         check_writable(path, args.force)
     result = plearn(Ks=args.K, M=args.M, trials=args.trials, method=args.method, N=args.N, eta=args.eta,
@@ -277,7 +279,7 @@ def cmd_plearn(args):
                     scheduler=args.scheduler, workers=args.workers, sampler=args.sampler)
     print(result.summary())
     result.to_csv(args.out, args.force)
-    result.plot(args.png, args.force)
+    save_figure(result.plot(), args.png, args.force)
     print(f"  wrote {args.out}, {args.png}; finished trials are kept in {args.trials_file}")
     return 0
 
@@ -311,7 +313,8 @@ def cmd_sweep(args):
 def cmd_deep(args):
     from .experiments.deep import (GAUSSIAN_ONLY, OPTIONS, normalise, plot_alignment, plot_layerwise, plot_training,
                                    run_deep)
-    from .io import atomic_write, check_writable
+    from .io import check_writable
+    from .plotting import new_figure, save_figure
     for path in (args.out, args.png):
         check_writable(path, args.force)
     options = {name: getattr(args, name) for name in OPTIONS}
@@ -325,17 +328,14 @@ def cmd_deep(args):
     result.to_csv(args.out, args.force)
     written = [args.out]
     if args.png:
-        from matplotlib.figure import Figure
-        fig = Figure(figsize=(13, 3.8))
-        axes = fig.subplots(1, 3)
+        fig, axes = new_figure(1, 3, figsize=(13, 3.8))
         plot_training(result, axes[0], what="accuracy" if result.task == "classification" else "loss",
                       labels=[result.options["rule"].upper()])
         plot_alignment(result, axes[1], labels=[result.options["rule"].upper()])
         plot_layerwise(result, axes[2])
         fig.suptitle(f"{result.label()}; {result.data_name}", fontsize=9)
         fig.tight_layout()
-        with atomic_write(args.png, args.force, mode="wb") as fh:
-            fig.savefig(fh, format="png", dpi=110)
+        save_figure(fig, args.png, args.force)
         written.append(args.png)
     print("  wrote " + ", ".join(written))
     return 0 if result.run.success else EXIT_DIVERGED
