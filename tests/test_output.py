@@ -110,6 +110,28 @@ def test_paper_figures_land_on_the_given_axes(pair, monkeypatch):
     assert len(ax.child_axes) == 1 and _drawn(ax.child_axes[0])  # the P(learn) inset
 
 
+def test_fig4_inset_labels_stay_inside_the_main_axes(pair, monkeypatch):
+    monkeypatch.setattr(figures, "map_parallel", lambda f, jobs, **kw: [pair for _ in jobs])
+    fig = figures.fig4(quick=True, plearn_result=_plearn_result())
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    inset = ax.child_axes[0]
+    box = ax.get_window_extent()
+    for label in (inset.xaxis.label, inset.yaxis.label, *inset.get_xticklabels(), *inset.get_yticklabels()):
+        if label.get_text():
+            b = label.get_window_extent()
+            assert box.x0 <= b.x0 and b.x1 <= box.x1 and box.y0 <= b.y0 and b.y1 <= box.y1, label.get_text()
+    legend = inset.get_legend()
+    assert min(t.get_fontsize() for t in legend.get_texts()) >= 7.5  # was 6: unreadable
+    inset_box = inset.get_window_extent()
+    lb = legend.get_window_extent()
+    assert inset_box.x0 <= lb.x0 and lb.x1 <= inset_box.x1 and inset_box.y0 <= lb.y0 and lb.y1 <= inset_box.y1
+    # the legend sits above the data: no measured point or formula value under it
+    for line in inset.lines:
+        xy = inset.transData.transform(line.get_xydata())
+        assert not np.any((xy[:, 0] > lb.x0) & (xy[:, 0] < lb.x1) & (xy[:, 1] > lb.y0) & (xy[:, 1] < lb.y1))
+
+
 def test_heat_map_lands_on_the_given_axis_with_log_colours_and_grid_ticks(tmp_path):
     from matplotlib.colors import LogNorm
     rows = _sweep_rows()

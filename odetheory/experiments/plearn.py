@@ -135,10 +135,16 @@ class PlearnResult:
                             label=f"measured ({'simulation' if method == 'sim' else 'ODE'})")
         ax.set_xlabel("K", fontsize=9 if small else 10, labelpad=1 if small else None)
         ax.set_ylabel("P(learn)", fontsize=9 if small else 10, labelpad=1 if small else None)
-        ax.set_ylim(-0.05, 1.05)
         ax.set_xticks(Ks)
         ax.tick_params(labelsize=8 if small else 9, pad=1.5 if small else 3.5)
-        ax.legend(fontsize=7.5 if small else 8, loc="lower right")
+        if small:  # an inset: the legend above the data, where it hides no curve
+            ax.set_ylim(-0.05, 1.6)
+            ax.set_yticks([0, 0.5, 1])
+            ax.legend(fontsize=7.5, loc="upper left", ncol=1, borderpad=0.3, labelspacing=0.25, handlelength=1.8,
+                      frameon=False)
+        else:
+            ax.set_ylim(-0.05, 1.05)
+            ax.legend(fontsize=8, loc="lower right")
         return fig
 
     def plot(self, axes=None):

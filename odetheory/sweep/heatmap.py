@@ -49,6 +49,17 @@ def _axis(values):
     return (np.exp(edges) if log else edges), x, labels, log
 
 
+def _short(value):
+    """A cell's value in about five characters: 0.012, 0.7, 3.6e-4, 230, 1.2e5."""
+    if 100 <= abs(value) < 1e5:
+        return f"{value:.0f}"
+    text = f"{value:.2g}"
+    if "e" in text or len(text) > 5:
+        mantissa, exponent = f"{value:.1e}".split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
 def cell_means(rows, x, y, z):
     """(x values, y values, masked array (len(y), len(x)) of the mean finite z per cell, points per cell)."""
     rows = [r for r in rows if r.get("status") != "unfinished"]
@@ -93,7 +104,6 @@ def heat_map(rows, x, y, z, ax=None, title=None, labels=None):
     seeds) are averaged over those with a finite z; for z = learned that mean is P(learn).
     Cells with no finite z (diverged or failed runs, no plateau, ...) are grey; with at most
     100 cells each shows its value. labels: {option: axis label}. ax: optional axis."""
-    from matplotlib.colors import LogNorm
     labels = labels or {}
     xs, ys, Z, per_cell = cell_means(rows, x, y, z)
     fig, ax = figure_and_axes(ax, figsize=(6.4, 4.8))
@@ -115,7 +125,7 @@ def heat_map(rows, x, y, z, ax=None, title=None, labels=None):
             for j, xv in enumerate(xt):
                 if not mask[i, j]:
                     dark = mesh.norm(Z[i, j]) < 0.5
-                    ax.text(xv, yv, f"{Z[i, j]:.2g}", ha="center", va="center", fontsize=7,
+                    ax.text(xv, yv, _short(Z[i, j]), ha="center", va="center", fontsize=7,
                             color="w" if dark else "k")
     ax.set_xlabel(labels.get(x, x))
     ax.set_ylabel(labels.get(y, y))
@@ -124,8 +134,7 @@ def heat_map(rows, x, y, z, ax=None, title=None, labels=None):
     if per_cell > 1 and z != "learned":
         what = f"mean {what}"
     bar = fig.colorbar(mesh, ax=ax)
-    bar.set_label(what + (f" ({per_cell} points per cell)" if per_cell > 1 else "")
-                  + (", log scale" if isinstance(norm, LogNorm) else ""))
+    bar.set_label(what + (f" ({per_cell} points per cell)" if per_cell > 1 else ""))
     if title is None:
         title = f"{z} over {x} and {y}"
     if np.any(Z.mask):
