@@ -323,6 +323,7 @@ def cmd_simulate(args):
 def cmd_compare(args):
     from .experiments.compare import compare
     _check_outputs(args, ("--out", "--png"))
+    from .plotting import save_figure
     opts = _run_options(args)
     del opts["times"]
     init = _load_init(args.init) if args.init else None
@@ -332,7 +333,7 @@ def cmd_compare(args):
                      sampler=args.sampler, n_times=args.n_times, **opts)
     print(result.summary())
     result.to_csv(args.out, args.force)
-    result.plot(args.png, args.force)
+    save_figure(result.plot(), args.png, args.force)
     print(f"  wrote {args.out}, {args.png}")
     failed = [r for r in result.runs if not (r.sim.success and r.ode.success)]
     return EXIT_DIVERGED if failed else 0
@@ -340,13 +341,14 @@ def cmd_compare(args):
 
 def cmd_plearn(args):
     from .experiments.plearn import plearn
+    from .plotting import save_figure
     _check_outputs(args, ("--out", "--png", "--trials-file"), appended=("--trials-file",))
     result = plearn(Ks=args.Ks, M=args.M, trials=args.trials, method=args.method, N=args.N, eta=args.eta,
                     sigma0=args.sigma0, t_max=args.t_max, threshold=args.threshold, results_path=args.trials_file,
                     scheduler=args.scheduler, workers=args.workers, sampler=args.sampler, seed=args.seed)
     print(result.summary())
     result.to_csv(args.out, args.force)
-    result.plot(args.png, args.force)
+    save_figure(result.plot(), args.png, args.force)
     print(f"  wrote {args.out}, {args.png}; finished trials are kept in {args.trials_file}")
     return 0
 
@@ -385,7 +387,7 @@ def cmd_sweep(args):
 def cmd_deep(args):
     from .experiments.deep import (GAUSSIAN_ONLY, OPTIONS, normalise, plot_alignment, plot_layerwise, plot_training,
                                    run_deep)
-    from .io import atomic_write
+    from .plotting import new_figure, save_figure
     _check_outputs(args, ("--out", "--png"))
     options = {name: getattr(args, name) for name in OPTIONS}
     if options["dataset"] != "gaussian":
@@ -398,17 +400,14 @@ def cmd_deep(args):
     result.to_csv(args.out, args.force)
     written = [args.out]
     if args.png:
-        from matplotlib.figure import Figure
-        fig = Figure(figsize=(13, 3.8))
-        axes = fig.subplots(1, 3)
+        fig, axes = new_figure(1, 3, figsize=(13, 3.8))
         plot_training(result, axes[0], what="accuracy" if result.task == "classification" else "loss",
                       labels=[result.options["rule"].upper()])
         plot_alignment(result, axes[1], labels=[result.options["rule"].upper()])
         plot_layerwise(result, axes[2])
         fig.suptitle(f"{result.label()}; {result.data_name}", fontsize=9)
         fig.tight_layout()
-        with atomic_write(args.png, args.force, mode="wb") as fh:
-            fig.savefig(fh, format="png", dpi=110)
+        save_figure(fig, args.png, args.force)
         written.append(args.png)
     print("  wrote " + ", ".join(written))
     return 0 if result.run.success else EXIT_DIVERGED

@@ -5,7 +5,7 @@ simulation and the ODE from exactly that simulation's initial overlaps, on the
 simulation's output times, and measures the gaps. THEORY.md §5: the gap shrinks
 like N^(−1/2).
 """
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from simulate import simulate
@@ -17,6 +17,7 @@ from ..io import atomic_write
 from ..ode.integrate import integrate
 from ..ode.integrate import warm_up as warm_up_ode
 from ..options import defaults
+from ..plotting import figure_and_panels
 from .parallel import map_parallel
 
 BLOCKS = ("Q", "R", "v")
@@ -114,36 +115,83 @@ class CompareResult:
         with atomic_write(path, overwrite) as fh:
             np.savetxt(fh, np.vstack(blocks), delimiter=",", header=",".join(header), comments="", fmt="%.10g")
 
-    def plot(self, path, overwrite=False):
-        """PNG: ε_g against α (log-log), simulation and ODE; cos(v, F) against α for DFA."""
-        import matplotlib.pyplot as plt
+    @property
+    def n_panels(self):
+        """Panels of ``plot``: ε_g; cos(v, F) for DFA and sign; the gap against N with several N."""
+        return 1 + (self.settings["rule"] in ("dfa", "sign")) + (len(self.Ns) > 1)
+
+    def plot(self, axes=None):
+        """Figure: ε_g against α (log-log), simulations coloured by N (by seed for a single N)
+        with their ODEs dashed; cos(v, F) against α for DFA and sign; with several N, the
+        largest gap against N (mean ± std over seeds) with the slope N^(−1/2).
+        axes: optional sequence of ``n_panels`` axes to draw on. Returns the figure."""
+        from matplotlib import colormaps
+        from matplotlib.lines import Line2D
         show_cos = self.settings["rule"] in ("dfa", "sign")
-        fig, axes = plt.subplots(1, 2 if show_cos else 1, figsize=(11 if show_cos else 6, 4.2), squeeze=False)
-        ax_eg = axes[0, 0]
-        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-        for i, r in enumerate(self.runs):
-            c = colors[i % len(colors)]
+        Ns = self.Ns
+        fig, axes = figure_and_panels(axes, self.n_panels, figsize=(5.4 * self.n_panels, 4.2))
+        ax_eg = axes[0]
+        ax_cos = axes[1] if show_cos else None
+        if len(Ns) > 1:
+            cmap = colormaps["viridis"]
+            shade = {N: cmap(0.9 * i / (len(Ns) - 1)) for i, N in enumerate(Ns)}
+            color = lambda r: shade[r.N]  # noqa: E731
+            handles = [Line2D([], [], color=shade[N], lw=1.5, label=f"N = {N}") for N in Ns]
+        else:
+            cycle = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
+                     "tab:olive", "tab:cyan", "tab:gray"]
+            seeds = sorted({r.seed for r in self.runs})
+            shade = {sd: cycle[i % len(cycle)] for i, sd in enumerate(seeds)}
+            color = lambda r: shade[r.seed]  # noqa: E731
+            handles = [Line2D([], [], color=shade[sd], lw=1.5, label=f"simulation, seed {sd}") for sd in seeds]
+        handles.append(Line2D([], [], color="k", lw=1.2, ls="--", label="ODE from the same start"))
+        for r in self.runs:
             t = r.sim.t
-            label = f"N={r.N}, seed {r.seed}"
-            ax_eg.loglog(t[1:], r.sim.eg[1:], color=c, lw=1, alpha=0.7, label=f"simulation, {label}")
-            ax_eg.loglog(t[1:], r.ode.eg[1:], color="k", lw=1.2, ls="--",
-                         label="ODE from the same start" if i == 0 else None)
+            ax_eg.loglog(t[1:], r.sim.eg[1:], color=color(r), lw=1, alpha=0.8)
+            ax_eg.loglog(t[1:], r.ode.eg[1:], color="k", lw=1, ls="--", alpha=0.7)
             if show_cos:
-                axes[0, 1].semilogx(t[1:], r.sim.cos_vF[1:], color=c, lw=1, alpha=0.7)
-                axes[0, 1].semilogx(t[1:], r.ode.cos_vF[1:], color="k", lw=1.2, ls="--")
+                ax_cos.semilogx(t[1:], r.sim.cos_vF[1:], color=color(r), lw=1, alpha=0.8)
+                ax_cos.semilogx(t[1:], r.ode.cos_vF[1:], color="k", lw=1, ls="--", alpha=0.7)
         s = self.settings
         ax_eg.set_xlabel("time α (steps / N)")
         ax_eg.set_ylabel("generalisation error ε_g = ½E[(ŷ−y)²]")
-        ax_eg.set_title(f"{s['activation']} {s['rule'].upper()}, K={s['K']}, M={s['M']}, η={s['eta']:g}")
-        ax_eg.legend(fontsize=7)
+        where = f", N = {Ns[0]}" if len(Ns) == 1 else f", {len(self.runs) // len(Ns)} seeds per N"
+        ax_eg.set_title(f"{s['activation']} {s['rule'].upper()}, K={s['K']}, M={s['M']}, η={s['eta']:g}{where}",
+                        fontsize=10)
+        ax_eg.legend(handles=handles, fontsize=8, ncol=2 if len(handles) > 6 else 1)
         if show_cos:
-            axes[0, 1].set_xlabel("time α (steps / N)")
-            axes[0, 1].set_ylabel("alignment cos(v, F)")
-            axes[0, 1].set_title("weight alignment (dashed: ODE)")
+            ax_cos.set_xlabel("time α (steps / N)")
+            ax_cos.set_ylabel("alignment cos(v, F)")
+            ax_cos.set_title("weight alignment (dashed: ODE)", fontsize=10)
+        if len(Ns) > 1:
+            self._plot_gaps(axes[-1])
         fig.tight_layout()
-        with atomic_write(path, overwrite, mode="wb") as fh:
-            fig.savefig(fh, format="png", dpi=120)
-        plt.close(fig)
+        return fig
+
+    def _plot_gaps(self, ax):
+        """Largest gap against N, each block, mean ± std over seeds; the slope N^(−1/2) through ε_g's points."""
+        table, Ns = self.gap_table(), np.asarray(self.Ns, float)
+        styles = {"eg": ("o", "k", "ε_g (relative)"), "Q": ("s", "tab:blue", "Q"), "R": ("^", "tab:orange", "R"),
+                  "v": ("v", "tab:green", "v")}
+        for block, (marker, c, name) in styles.items():
+            mean = np.array([table[N][block][0] for N in self.Ns])
+            std = np.array([table[N][block][1] for N in self.Ns])
+            p = self.exponent(block)
+            ax.errorbar(Ns, mean, yerr=std, fmt=marker + "-", color=c, ms=5, lw=1, capsize=3,
+                        mfc="none" if block != "eg" else c, label=f"{name}: N^{p:.2f}")
+        eg = np.array([table[N]["eg"][0] for N in self.Ns])
+        ref = np.exp(np.mean(np.log(eg))) * (Ns / np.exp(np.mean(np.log(Ns)))) ** -0.5
+        ax.loglog(Ns, ref, ":", color="0.4", lw=1.5, label="∝ N^(−1/2)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xticks(Ns, [f"{N:g}" for N in Ns])
+        ax.minorticks_off()
+        ax.set_xlabel("N")
+        until = self.settings.get("gap_until")
+        ax.set_ylabel("largest gap simulation vs ODE")
+        ax.set_title("gap against N, mean ± std over seeds" + ("" if until is None else f" (α ≤ {until:g})"),
+                     fontsize=10)
+        ax.legend(fontsize=8)
 
 
 D = defaults("compare")
@@ -207,10 +255,5 @@ def simulate_and_integrate(net, seed, t_max, times=None, rtol=D["rtol"], atol=D[
     sim = simulate(net, t_max=t_max, times=times, seed=seed, sampler=sampler, n_times=n_times, **run_kw)
     ode = integrate(net.state(), t_max=sim.t[-1], times=sim.t, n_times=0, rtol=rtol, atol=atol, **run_kw)
     if len(ode.t) < len(sim.t):
-        sim = _truncate(sim, len(ode.t))
+        sim = sim.truncated(len(ode.t))
     return sim, ode
-
-
-def _truncate(traj, n):
-    return replace(traj, t=traj.t[:n], eg=traj.eg[:n], cos_vF=traj.cos_vF[:n], Q=traj.Q[:n], R=traj.R[:n],
-                   v=traj.v[:n])

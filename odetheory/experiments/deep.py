@@ -21,6 +21,7 @@ from simulate.deep_alignment import stacked_cosine
 
 from ..errors import InputError
 from ..io import atomic_write
+from ..plotting import figure_and_axes
 from .deep_options import GAUSSIAN_ONLY, OPTIONS, SEEDS, check_option
 
 __all__ = ["GAUSSIAN_ONLY", "OPTIONS", "SEEDS", "DeepResult", "check_option", "normalise", "record_epochs",
@@ -176,15 +177,6 @@ def weight_cosine(a, b):
 
 
 # --------------------------------------------------------------------------- plots
-
-def figure_and_axes(ax=None, figsize=(6.0, 4.2)):
-    """(figure, ax): the given ax and its figure, or a new Figure with one axes (no pyplot)."""
-    if ax is not None:
-        return ax.figure, ax
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=figsize)
-    return fig, fig.add_subplot()
-
 
 def _epochs_axis(ax, epochs):
     if len(epochs) > 2 and epochs[-1] > 10:

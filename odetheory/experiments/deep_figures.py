@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..io import atomic_write
+from ..plotting import figure_and_panels
 from ..sweep.engine import run_points
 from .deep import run_deep, weight_cosine
 
@@ -111,17 +111,9 @@ def _epoch_axis(ax, last):
     ax.set_xlabel("epoch")
 
 
-def _save(fig, out_dir, name, quick, overwrite):
-    path = os.path.join(out_dir, f"{name}{'_quick' if quick else ''}.png")
-    with atomic_write(path, overwrite, mode="wb") as fh:
-        fig.savefig(fh, format="png", dpi=110)
-    return path
-
-
-def _new_figure(n_panels, size=(6.0, 4.2)):
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(size[0] * n_panels, size[1]))
-    return fig, fig.subplots(1, n_panels)
+def _new_figure(axes, n_panels, size=(6.0, 4.2)):
+    """(figure, n axes): the given axes or a new figure of n panels side by side."""
+    return figure_and_panels(axes, n_panels, figsize=(size[0] * n_panels, size[1]))
 
 
 def _runs_text(s, n):
@@ -135,7 +127,7 @@ def _fig5_options(s, activation, rule, seed, weights_seed):
                      weights_seed=weights_seed)
 
 
-def fig5(out_dir, quick=False, overwrite=False):
+def fig5(out_dir=None, quick=False, axes=None):
     """4-layer MLPs (100 units) with tanh and ReLU trained by BP and DFA: training accuracy,
     and the cosine similarity of the stacked weights of two networks from different initial
     weights (same data order and, for DFA, the same feedback matrices)."""
@@ -144,7 +136,7 @@ def fig5(out_dir, quick=False, overwrite=False):
     jobs = [_fig5_options(s, act, rule, seed, ws) for act, rule in cases for seed in range(s.seeds)
             for ws in (seed, 1000 + seed)]
     results = iter(run_many(jobs, keep_weights=True))
-    fig, (acc_ax, cos_ax) = _new_figure(2)
+    fig, (acc_ax, cos_ax) = _new_figure(axes, 2)
     for act, rule in cases:
         pairs = [(next(results), next(results)) for _ in range(s.seeds)]
         epochs = pairs[0][0].epochs
@@ -165,15 +157,15 @@ def fig5(out_dir, quick=False, overwrite=False):
                  f"{s.seeds} pair{'s' if s.seeds > 1 else ''} of runs (mean, band: min–max), η = {s.eta:g}",
                  fontsize=9)
     fig.tight_layout()
-    return _save(fig, out_dir, "fig5", quick, overwrite)
+    return fig
 
 
-def fig6(out_dir, quick=False, overwrite=False):
+def fig6(out_dir=None, quick=False, axes=None):
     """Global WA and GA (Eq. 18) of DFA over training, tanh and ReLU 4-layer MLPs."""
     s = Setting.paper(quick)
     jobs = [_fig5_options(s, act, "dfa", seed, seed) for act in ("tanh", "relu") for seed in range(s.seeds)]
     results = iter(run_many(jobs))
-    fig, (wa_ax, ga_ax) = _new_figure(2)
+    fig, (wa_ax, ga_ax) = _new_figure(axes, 2)
     for act in ("tanh", "relu"):
         runs = [next(results) for _ in range(s.seeds)]
         _band(wa_ax, runs[0].epochs, [r.wa for r in runs], COLORS[act], act)
@@ -185,10 +177,10 @@ def fig6(out_dir, quick=False, overwrite=False):
     fig.suptitle(f"Fig. 6: global alignment of DFA, 4-layer MLPs (width {s.width}) on {STAND_IN}; "
                  f"{_runs_text(s, s.seeds)}", fontsize=9)
     fig.tight_layout()
-    return _save(fig, out_dir, "fig6", quick, overwrite)
+    return fig
 
 
-def fig7(out_dir, quick=False, overwrite=False):
+def fig7(out_dir=None, quick=False, axes=None):
     """Layerwise WA_l (l = 2..4) and GA_l (l = 1..3) of a 4-layer ReLU network trained by DFA
     with 10 % of the labels shuffled; dotted lines mark each WA_l's largest value (if before the end)."""
     s = Setting.paper(quick)
@@ -196,7 +188,7 @@ def fig7(out_dir, quick=False, overwrite=False):
              "epochs": s.fig7_epochs} for seed in range(s.seeds)]
     runs = run_many(jobs)
     epochs = runs[0].epochs
-    fig, (wa_ax, ga_ax) = _new_figure(2)
+    fig, (wa_ax, ga_ax) = _new_figure(axes, 2)
     colors = ("tab:blue", "tab:orange", "tab:green")
     for j, color in enumerate(colors):
         wa = np.array([r.wa_layers[:, j] for r in runs])
@@ -212,7 +204,7 @@ def fig7(out_dir, quick=False, overwrite=False):
     fig.suptitle(f"Fig. 7: layerwise alignment, 4-layer ReLU DFA (width {s.width}), 10 % of labels shuffled, "
                  f"on {STAND_IN}; {_runs_text(s, s.seeds)}", fontsize=9)
     fig.tight_layout()
-    return _save(fig, out_dir, "fig7", quick, overwrite)
+    return fig
 
 
 def fig8_points(s):
@@ -222,16 +214,16 @@ def fig8_points(s):
             for a in s.fig8_values for b in s.fig8_values for seed in range(s.fig8_seeds)]
 
 
-def fig8(out_dir, quick=False, overwrite=False, scheduler=None):
+def fig8(out_dir=None, quick=False, axes=None, scheduler=None):
     """Final WA and GA over α and β of the Fig. 8 task (Eq. 20), a 3-layer ReLU network (width
     100) trained by DFA for 1,000 epochs, mean over seeds; the points run on the sweep engine
     (local Dask cluster by default) and are kept in fig8_points.csv beside the figure."""
     s = Setting.paper(quick)
-    results = None if quick else os.path.join(out_dir, "fig8_points.csv")
+    results = None if quick or out_dir is None else os.path.join(out_dir, "fig8_points.csv")
     rows = run_points(fig8_points(s), results, scheduler="serial" if quick else scheduler,
                       measure=("wa_final", "ga_final", "loss_final"), progress=not quick, desc="fig8")
     vals = list(s.fig8_values)
-    fig, axes = _new_figure(2, size=(5.2, 4.4))
+    fig, axes = _new_figure(axes, 2, size=(5.2, 4.4))
     for ax, name, title in zip(axes, ("wa_final", "ga_final"), ("final WA", "final GA")):
         Z = np.full((len(vals), len(vals)), np.nan)
         for i, b in enumerate(vals):
@@ -253,17 +245,17 @@ def fig8(out_dir, quick=False, overwrite=False, scheduler=None):
     fig.suptitle(f"Fig. 8: 3-layer ReLU DFA (width {s.width}) on x ∈ R^10, y ~ N(0, Σ(α, β)), 1000 examples, "
                  f"{s.epochs} epochs; mean of {s.fig8_seeds} seed{'s' if s.fig8_seeds > 1 else ''}", fontsize=9)
     fig.tight_layout()
-    return _save(fig, out_dir, "fig8", quick, overwrite)
+    return fig
 
 
-def fig9(out_dir, quick=False, overwrite=False):
+def fig9(out_dir=None, quick=False, axes=None):
     """Global WA and GA over training of a 3-layer ReLU network trained by DFA for several
     fractions p of shuffled labels."""
     s = Setting.paper(quick)
     jobs = [s.options(dataset="digits", layers=3, activation="relu", rule="dfa", corrupt=p, seed=seed)
             for p in s.fig9_p for seed in range(s.seeds)]
     results = iter(run_many(jobs))
-    fig, (wa_ax, ga_ax) = _new_figure(2)
+    fig, (wa_ax, ga_ax) = _new_figure(axes, 2)
     for p, color in zip(s.fig9_p, P_COLORS):
         runs = [next(results) for _ in range(s.seeds)]
         _band(wa_ax, runs[0].epochs, [r.wa for r in runs], color, f"p = {p:g}")
@@ -275,7 +267,7 @@ def fig9(out_dir, quick=False, overwrite=False):
     fig.suptitle(f"Fig. 9: label corruption p, 3-layer ReLU DFA (width {s.width}) on {STAND_IN}; "
                  f"{_runs_text(s, s.seeds)}", fontsize=9)
     fig.tight_layout()
-    return _save(fig, out_dir, "fig9", quick, overwrite)
+    return fig
 
 
 FIGURES = {"fig5": fig5, "fig6": fig6, "fig7": fig7, "fig8": fig8, "fig9": fig9}

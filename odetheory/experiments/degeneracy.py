@@ -8,6 +8,7 @@ whose gradient does not see F, ends in any.
 """
 import itertools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,7 +23,7 @@ D = defaults("degeneracy")
 
 
 def flip_images(v, F):
-    """v·F of every sign-flip image of v, (2^K,), and the index of the unflipped one (0)."""
+    """v·F of every sign-flip image of v, (2^K,); entry 0 is the unflipped v itself."""
     K = len(v)
     signs = np.array(list(itertools.product((1.0, -1.0), repeat=K)))
     return signs @ (v * F)
@@ -58,12 +59,21 @@ def _run(job):
     return Outcome(seed, rule, float(traj.eg[-1]), traj.v[-1], net.F)
 
 
+class DegeneracyResult(NamedTuple):
+    """outcomes: {"dfa": [Outcome], "bp": [Outcome]}, one per seed; converged: the ε_g threshold
+    below which a run counts as converged (unpacks as ``outcomes, converged``)."""
+
+    outcomes: dict
+    converged: float
+
+
 def degeneracy(K=D["K"], seeds=D["seeds"], N=D["N"], eta=D["eta"], t_max=D["t_max"], converged=D["converged"],
                workers=D["workers"]):
     """erf, K = M: final v·F of each seed's learned solution against its sign-flip images, DFA and BP.
 
-    Returns {rule: [Outcome]}; runs whose final ε_g is not below `converged` are kept
-    but marked as not converged in the report. Defaults: ``odetheory.options.defaults("degeneracy")``.
+    Returns a DegeneracyResult (outcomes {rule: [Outcome]}, converged); runs whose final ε_g
+    is not below `converged` are kept but marked as not converged in the report.
+    Defaults: ``odetheory.options.defaults("degeneracy")``.
     """
     K = check_integer("K", K, lowest=1)
     seeds = list(seeds)
@@ -71,11 +81,12 @@ def degeneracy(K=D["K"], seeds=D["seeds"], N=D["N"], eta=D["eta"], t_max=D["t_ma
         raise InputError("degeneracy needs at least one seed", option="seeds")
     jobs = [(rule, s, K, N, eta, t_max) for rule in ("dfa", "bp") for s in seeds]
     outcomes = map_parallel(_run, jobs, workers=workers, desc="degeneracy")
-    return {rule: [o for o in outcomes if o.rule == rule] for rule in ("dfa", "bp")}, converged
+    return DegeneracyResult({rule: [o for o in outcomes if o.rule == rule] for rule in ("dfa", "bp")}, converged)
 
 
 def report(result):
-    """Text: per seed the images' v·F and the learned one's rank; the fraction at the largest."""
+    """Text of a DegeneracyResult: per seed the images' v·F and the learned one's rank; the
+    fraction at the largest."""
     outcomes, converged = result
     lines = []
     for rule in ("dfa", "bp"):

@@ -61,6 +61,7 @@ from ..ode.rhs import derivatives
 from ..ode.trajectory import Trajectory, eg_of
 from ..options import defaults
 from ..plateaus import SPAN_MIN, plateaus
+from ..plotting import cycle_colors, figure_and_axes, figure_and_panels, save_figure
 from ..rules import rule_code
 from ..state import PSD_RTOL, State
 from .parallel import map_parallel
@@ -551,17 +552,14 @@ class FixedPointResult:
         """Figure: ε_g(α) with the fixed points marked, their spectra beside it, and (with
         ``lengths``, a PlateauLengthResult) the time near the saddle against ln N.
         axes: optional sequence of 2 (or 3) matplotlib axes to draw on. Returns the figure."""
-        import matplotlib.pyplot as plt
         n_panels = 3 if lengths is not None else 2
-        if axes is None:
-            fig, axes = plt.subplots(1, n_panels, figsize=(5.2 * n_panels, 4.3))
-        fig = axes[0].figure
+        fig, axes = figure_and_panels(axes, n_panels, figsize=(5.2 * n_panels, 4.3))
+        colors = cycle_colors()
         tr, s = self.trajectory, self.settings
         ax = axes[0]
         keep = (tr.t > 0) & (tr.eg > 0)
         floor = max(np.min(tr.eg[keep]) / 3.0, 1e-14) if keep.any() else 1e-14
         ax.loglog(tr.t[keep], np.maximum(tr.eg[keep], floor), color="k", lw=1.2, label="ODE")
-        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
         for i, p in enumerate(self.points):
             c = colors[i % len(colors)]
             t0 = p.t_start if p.t_end > p.t_start else p.t_end
@@ -759,9 +757,7 @@ class PlateauLengthResult:
 
     def plot(self, ax=None):
         """Escape time against ln N (each seed, means, the fit and the slope 1/(2λ₊)). Returns the figure."""
-        import matplotlib.pyplot as plt
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5.2, 4.3))
+        fig, ax = figure_and_axes(ax, figsize=(5.2, 4.3))
         lnN = np.log(np.asarray(self.Ns, float))
         for j in range(len(self.seeds)):
             ax.plot(lnN, self.escape[:, j], ".", color="0.6", ms=4)
@@ -778,7 +774,7 @@ class PlateauLengthResult:
         ax.set_ylabel("time near the saddle (α)")
         ax.set_title(f"leaving the plateau at finite N ({self.settings['sampler']} sampler)", fontsize=10)
         ax.legend(fontsize=7)
-        return ax.figure
+        return fig
 
 
 def plateau_length(point, state, Ns, seeds, activation=D["activation"], rule=D["rule"], eta=D["eta"],
@@ -897,11 +893,7 @@ def run_command(args, state, init):
         lengths.to_csv(args.lengths, args.force)
         written.append(args.lengths)
     if args.png:
-        import matplotlib.pyplot as plt
-        fig = result.plot(lengths=lengths)
-        with atomic_write(args.png, args.force, mode="wb") as fh:
-            fig.savefig(fh, format="png", dpi=120)
-        plt.close(fig)
+        save_figure(result.plot(lengths=lengths), args.png, args.force, dpi=120)
         written.append(args.png)
     print("  wrote " + ", ".join(written))
     return 0

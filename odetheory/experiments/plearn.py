@@ -13,6 +13,7 @@ from ..errors import InputError, check_integer, check_number
 from ..initial import draw_network
 from ..io import atomic_write
 from ..options import defaults
+from ..plotting import figure_and_axes, figure_and_panels
 from ..sweep.engine import run_points
 from .plearn_formulas import p_learn_as_printed, p_learn_sign_count, wilson_interval
 
@@ -119,8 +120,10 @@ class PlearnResult:
                 cross = " ".join(f"{j}:{k}/{n}" for j, (k, n) in row["cross"].items())
                 fh.write(",".join(str(row[c]) for c in cols) + f",{cross}\n")
 
-    def plot_on(self, ax, small=False):
-        """Measured fractions with Wilson error bars against both formulas, on one axis."""
+    def plot_on(self, ax=None, small=False):
+        """Measured fractions with Wilson error bars against both formulas, on one axis (a new
+        figure without one); small: the sizes of an inset. Returns the figure."""
+        fig, ax = figure_and_axes(ax)
         table = self.table()
         Ks = np.arange(min(r["K"] for r in table), max(r["K"] for r in table) + 1)
         ax.plot(Ks, [p_learn_sign_count(K, self.M) for K in Ks], "k-", label="2^-K Σ_{j≥M} C(K,j)")
@@ -132,16 +135,24 @@ class PlearnResult:
                 err = np.array([[r["fraction"] - r["wilson_low"], r["wilson_high"] - r["fraction"]] for r in rows]).T
                 ax.errorbar([r["K"] for r in rows], f, yerr=err, fmt=marker, capsize=3, mfc="none",
                             label=f"measured ({'simulation' if method == 'sim' else 'ODE'})")
-        ax.set_xlabel("K", fontsize=8 if small else 10)
-        ax.set_ylabel("P(learn)", fontsize=8 if small else 10)
-        ax.set_ylim(-0.05, 1.05)
-        ax.tick_params(labelsize=7 if small else 9)
-        ax.legend(fontsize=6 if small else 8, loc="lower right")
+        ax.set_xlabel("K", fontsize=9 if small else 10, labelpad=1 if small else None)
+        ax.set_ylabel("P(learn)", fontsize=9 if small else 10, labelpad=1 if small else None)
+        ax.set_xticks(Ks)
+        ax.tick_params(labelsize=8 if small else 9, pad=1.5 if small else 3.5)
+        if small:  # an inset: the legend above the data, where it hides no curve
+            ax.set_ylim(-0.05, 1.6)
+            ax.set_yticks([0, 0.5, 1])
+            ax.legend(fontsize=7.5, loc="upper left", ncol=1, borderpad=0.3, labelspacing=0.25, handlelength=1.8,
+                      frameon=False)
+        else:
+            ax.set_ylim(-0.05, 1.05)
+            ax.legend(fontsize=8, loc="lower right")
+        return fig
 
-    def plot(self, path, overwrite=False):
-        """PNG: P(learn) against K, and the distribution of final ε_g split by the threshold."""
-        import matplotlib.pyplot as plt
-        fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    def plot(self, axes=None):
+        """Figure: P(learn) against K, and the distribution of final ε_g split by the threshold.
+        axes: optional 2 axes to draw on. Returns the figure."""
+        fig, (a, b) = figure_and_panels(axes, 2, figsize=(11, 4.2))
         self.plot_on(a)
         a.set_title(f"ReLU DFA, M = {self.M}, A_m = 1: probability to learn")
         eg = np.array([r["eg_final"] for r in self.rows if r["status"] == "ok"])
@@ -152,9 +163,7 @@ class PlearnResult:
         b.set_title("final ε_g of all trials")
         b.legend(fontsize=8)
         fig.tight_layout()
-        with atomic_write(path, overwrite, mode="wb") as fh:
-            fig.savefig(fh, format="png", dpi=110)
-        plt.close(fig)
+        return fig
 
 
 def plearn(Ks=D["Ks"], M=D["M"], trials=D["trials"], method=D["method"], N=D["N"], eta=D["eta"],

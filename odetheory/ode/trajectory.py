@@ -5,6 +5,7 @@ T (M,M), A (M,), F (K,); status, message, nfev, wall_time (s) and the settings.
 The CSV layout has a header row and the columns t, eg, cos_vF, Q_k_l, R_k_m, v_k
 (indices from 1).
 """
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,6 +91,18 @@ class Trajectory:
         R = Y[:, K * K:K * K + K * M].reshape(n, K, M)
         v = Y[:, K * K + K * M:]
         return cls.from_order_parameters(t, Q, R, v, state0, activation, teacher_activation, **info)
+
+    PER_TIME = ("t", "eg", "cos_vF", "Q", "R", "v", "eg_mc", "eg_mc_se")  # eg_mc*: simulations with mc_test
+
+    def truncated(self, n):
+        """A copy with the first n output times: every per-time array (``PER_TIME``, those a
+        simulation adds included) cut to n, everything else (T, A, F, status, settings, ...) kept."""
+        out = copy.copy(self)
+        for name in self.PER_TIME:
+            value = getattr(self, name, None)
+            if value is not None and len(value) == len(self.t):
+                setattr(out, name, value[:n])
+        return out
 
     @property
     def K(self):

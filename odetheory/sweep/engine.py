@@ -207,7 +207,7 @@ def run_points(points, results_path=None, scheduler=None, workers=None, chunk_si
                 stats.status[row["status"]] = stats.status.get(row["status"], 0) + 1
             store.append(rows)
             stats.n_run += len(rows)
-            stats._task(start, stop, worker, len(rows))
+            stats._task(start, stop, worker)
             chunker.update(len(rows), stop - start)
             bar.update(len(rows))
 

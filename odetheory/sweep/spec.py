@@ -33,8 +33,9 @@ import numpy as np
 
 from ..errors import InputError
 from ..experiments import deep_sweep
-from ..io import atomic_write, check_writable
+from ..io import check_writable
 from .engine import run_points
+from .heatmap import write_heat_map
 from .measure import ALL_MEASUREMENT_INFO, MEASUREMENTS, OPTIONS, check_option, normalise, schema
 from .store import columns
 
@@ -220,101 +221,6 @@ def load_spec(path):
 
 # --------------------------------------------------------------------------- heat map
 
-def _numeric(values):
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-
-
-def _is_log(values):
-    """Positive values spaced more evenly in log than in linear scale."""
-    if len(values) < 3 or not _numeric(values) or min(values) <= 0:
-        return False
-    d_log, d_lin = np.diff(np.log(values)), np.diff(np.asarray(values, float))
-    return np.std(d_log) / np.mean(d_log) < np.std(d_lin) / np.mean(d_lin) - 1e-9
-
-
-def _edges(values):
-    """(cell edges, tick positions, tick labels or None, log scale?) for an axis."""
-    if len(values) < 2 or not _numeric(values):
-        pos = np.arange(len(values), dtype=float)
-        return np.arange(len(values) + 1) - 0.5, pos, [f"{v:g}" if _numeric([v]) else str(v) for v in values], False
-    x = np.asarray(values, float)
-    log = _is_log(values)
-    u = np.log(x) if log else x
-    mid = 0.5 * (u[1:] + u[:-1])
-    edges = np.concatenate(([u[0] - (mid[0] - u[0])], mid, [u[-1] + (u[-1] - mid[-1])]))
-    return (np.exp(edges) if log else edges), x, None, log
-
-
-def heat_map(rows, x, y, z, path, overwrite=False, title=None):
-    """PNG heat map of measurement z over options x and y.
-
-    rows: result rows (dicts). Several rows in one (x, y) cell (other options varied,
-    e.g. seeds) are averaged over those with a finite z; for z = learned that mean is
-    P(learn). Cells with no finite z (diverged or failed runs, no plateau, ...) are grey."""
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
-
-    rows = [r for r in rows if r.get("status") != "unfinished"]
-    if not rows:
-        raise InputError("nothing to plot: no finished points")
-    xs = sorted({r[x] for r in rows}, key=_sort_key)
-    ys = sorted({r[y] for r in rows}, key=_sort_key)
-    total = np.zeros((len(ys), len(xs)))
-    count = np.zeros((len(ys), len(xs)), int)
-    ix, iy = {v: i for i, v in enumerate(xs)}, {v: i for i, v in enumerate(ys)}
-    for r in rows:
-        v = r.get(z)
-        if v is None or isinstance(v, str):
-            continue
-        v = float(v)
-        if math.isfinite(v):
-            total[iy[r[y]], ix[r[x]]] += v
-            count[iy[r[y]], ix[r[x]]] += 1
-    with np.errstate(invalid="ignore"):
-        Z = np.ma.masked_invalid(total / count)
-    per_cell = max(1, round(len(rows) / (len(xs) * len(ys))))
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    ax.set_facecolor("0.85")
-    xe, xt, xl, xlog = _edges(xs)
-    ye, yt, yl, ylog = _edges(ys)
-    norm = None
-    good = Z.compressed()
-    if z in ("eg_final", "plateau_height") and len(good) and good.min() > 0 and good.max() > 100 * good.min():
-        norm = LogNorm(good.min(), good.max())
-    mesh = ax.pcolormesh(xe, ye, Z, cmap="viridis", norm=norm, shading="flat")
-    if xlog:
-        ax.set_xscale("log")
-    if ylog:
-        ax.set_yscale("log")
-    if xl is not None:
-        ax.set_xticks(xt, xl)
-    if yl is not None:
-        ax.set_yticks(yt, yl)
-    ax.set_xlabel(LABELS.get(x, x))
-    ax.set_ylabel(LABELS.get(y, y))
-    what = "P(learn) = fraction with ε_g < threshold" if z == "learned" else \
-        ALL_MEASUREMENT_INFO.get(z, (None, LABELS.get(z, z)))[1]
-    if per_cell > 1 and z != "learned":
-        what = f"mean {what}"
-    bar = fig.colorbar(mesh, ax=ax)
-    bar.set_label(what + (f" ({per_cell} points per cell)" if per_cell > 1 else ""))
-    if title is None:
-        title = f"{z} over {x} and {y}"
-    if np.any(Z.mask):
-        title += " (grey: no finite value)"
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    with atomic_write(path, overwrite, mode="wb") as fh:
-        fig.savefig(fh, format="png", dpi=120)
-    plt.close(fig)
-
-
-def _sort_key(v):
-    return (0, v, "") if _numeric([v]) else (1, 0, str(v))
-
-
-# --------------------------------------------------------------------------- the command
-
 def default_results(spec_path):
     """SPEC's stem + .csv, beside SPEC."""
     return os.path.splitext(os.fspath(spec_path))[0] + ".csv"
@@ -363,6 +269,6 @@ def main(args):
     print(rows.stats.summary())
     print(f"  results in {results}")
     if png:
-        heat_map(rows, x, y, z, png, args.force, title=f"{os.path.basename(args.spec)}: {z}")
+        write_heat_map(rows, x, y, z, png, args.force, title=f"{os.path.basename(args.spec)}: {z}", labels=LABELS)
         print(f"  wrote {png}")
     return 1 if rows.stats.n_unfinished else 0

@@ -41,7 +41,7 @@ class SweepStats:
         """Σ task compute / (worker threads × dispatch wall time): 1 is perfect."""
         return self.compute / (self.slots * self.dispatch) if self.dispatch > 0 else math.nan
 
-    def _task(self, start, stop, worker, n):
+    def _task(self, start, stop, worker):
         self.n_tasks += 1
         self.compute += stop - start
         self._spans.setdefault(worker, []).append((start, stop))
