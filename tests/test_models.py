@@ -199,3 +199,64 @@ def test_decay_and_schedules_simulation_against_ode(kw, sampler):
     gap = np.max(np.abs(sim.eg / np.interp(sim.t, ode.t, ode.eg) - 1))
     assert gap < 6 / math.sqrt(N)
     assert np.max(np.abs(np.interp(ode.t, plain.t, plain.eg) / ode.eg - 1)) > 0.05  # the option changed the dynamics
+
+
+G["sigmoid"] = (lambda x: 1 / (1 + np.exp(-x)), lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2)
+G["gelu"] = (lambda x: x * 0.5 * (1 + erf(x / math.sqrt(2))),
+             lambda x: 0.5 * (1 + erf(x / math.sqrt(2))) + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi))
+
+
+def _reference_trajectory(st, act, t_out, n):
+    """ε_g(t) from the tensor Gauss–Hermite right-hand side integrated by scipy's DOP853
+    (rtol 1e-11), ε_g = ½ E[e²] by the same rule."""
+    from scipy.integrate import solve_ivp
+
+    K, M = st.K, st.M
+
+    def state_of(y):
+        Q = y[:K * K].reshape(K, K)
+        return State(Q=0.5 * (Q + Q.T), R=y[K * K:K * K + K * M].reshape(K, M), T=st.T, A=st.A, v=y[-K:], F=st.F)
+
+    def rhs(t, y):
+        return tensor_rhs(state_of(y), act, act, "dfa", 0.5, 0.5, 0.0, n)
+
+    y0 = np.concatenate((st.Q.ravel(), st.R.ravel(), st.v))
+    sol = solve_ivp(rhs, (0.0, t_out[-1]), y0, method="DOP853", t_eval=t_out, rtol=1e-11, atol=1e-13)
+    z, w = np.polynomial.hermite_e.hermegauss(n)
+    w = w / w.sum()
+    out = []
+    for y in sol.y.T:
+        s = state_of(y)
+        ev, V = np.linalg.eigh(s.covariance())
+        Lf = V * np.sqrt(np.clip(ev, 0, None))
+        grids = np.meshgrid(*([z] * (K + M)), indexing="ij")
+        Z = np.stack([g.ravel() for g in grids], axis=1)
+        W = np.prod(np.stack([w[np.searchsorted(z, g.ravel())] for g in grids], axis=1), axis=1)
+        X = Z @ Lf.T
+        e = G[act][0](X[:, :K]) @ s.v - G[act][0](X[:, K:]) @ s.A
+        out.append(0.5 * W @ (e * e))
+    return np.array(out)
+
+
+def _trajectory_check(act, refine):
+    st = _state(2, 1, 7)
+    ours = integrate(st, activation=act, rule="dfa", eta=0.5, t_max=4.0, times=[1.0, 2.0, 3.0], n_times=0,
+                     rtol=1e-11, atol=1e-13)
+    ref = _reference_trajectory(st, act, ours.t, 40)
+    if refine:  # refined until it stops moving on the scale of the bound
+        finer = _reference_trajectory(st, act, ours.t, 56)
+        assert np.max(np.abs(finer - ref)) < 3e-7 * ref[0]
+        ref = finer
+    assert np.max(np.abs(ours.eg - ref)) < 1e-6 * ref[0]
+    assert abs(ours.eg[-1] - ours.eg[0]) > 0.05 * ours.eg[0]
+
+
+def test_tanh_trajectory_against_converged_reference():
+    """A whole tanh trajectory (K = 2, M = 1) within 1e-6 of ε_g(0) of the independent route."""
+    _trajectory_check("tanh", refine=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("act", ["tanh", "sigmoid", "gelu"])
+def test_trajectories_against_refined_reference(act):
+    _trajectory_check(act, refine=True)

@@ -42,6 +42,8 @@ _GL_X, _GL_W = np.polynomial.legendre.leggauss(80)
 GL_X, GL_W = (_GL_X + 1.0) / 2.0, _GL_W / 2.0
 _GLS_X, _GLS_W = np.polynomial.legendre.leggauss(24)
 GL_SMALL_X, GL_SMALL_W = (_GLS_X + 1.0) / 2.0, _GLS_W / 2.0
+_GLK_X, _GLK_W = np.polynomial.legendre.leggauss(64)
+GL_KINK_X, GL_KINK_W = (_GLK_X + 1.0) / 2.0, _GLK_W / 2.0
 
 
 @njit(cache=True)
@@ -256,9 +258,107 @@ _LAGRANGE = np.array([-1.0 / 120.0, 1.0 / 24.0, -1.0 / 12.0, 1.0 / 12.0, -1.0 / 
 
 
 @njit(cache=True)
+def _determined_at(Lc, j):
+    """The last coordinate field j depends on (−1 for a field that is identically 0)."""
+    for i in range(j, -1, -1):
+        if Lc[j, i] != 0.0:
+            return i
+    return -1
+
+
+@njit(cache=True)
+def _piecewise_rule(cuts, n_cuts):
+    """Gauss–Legendre nodes and weights (standard normal weight included) on [−L, L] split at
+    the cuts (64 nodes per piece): for an integrand with kinks or steps at the cuts."""
+    edges = np.empty(n_cuts + 2)
+    edges[0] = -L
+    m = 1
+    for i in range(n_cuts):
+        if -L < cuts[i] < L:
+            edges[m] = cuts[i]
+            m += 1
+    edges[m] = L
+    edges[:m + 1].sort()
+    n = GL_KINK_X.shape[0]
+    z = np.empty(m * n)
+    w = np.empty(m * n)
+    for p in range(m):
+        lo, hi = edges[p], edges[p + 1]
+        for i in range(n):
+            x = lo + (hi - lo) * GL_KINK_X[i]
+            z[p * n + i] = x
+            w[p * n + i] = (hi - lo) * GL_KINK_W[i] * _INV_SQRT_2PI * math.exp(-0.5 * x * x)
+    return z, w
+
+
+@njit(cache=True)
+def _level_rule(Lc, level, acts, zs, smooth_z, smooth_w):
+    """Nodes of z_level given the outer coordinates zs[:level]: one node for a zero pivot;
+    Gauss–Legendre pieces split where a ReLU field determined at this level crosses 0;
+    otherwise the smooth rule."""
+    if Lc[level, level] == 0.0:
+        return np.zeros(1), np.ones(1)
+    cuts = np.empty(4)
+    n_cuts = 0
+    for j in range(level, 4):
+        if acts[j] == RELU and _determined_at(Lc, j) == level:
+            offset = 0.0
+            for i in range(level):
+                offset += Lc[j, i] * zs[i]
+            cuts[n_cuts] = -offset / Lc[j, level]
+            n_cuts += 1
+    if n_cuts == 0:
+        return smooth_z, smooth_w
+    return _piecewise_rule(cuts, n_cuts)
+
+
+@njit(cache=True)
+def _i4_kinked(s, tc, td, Lc):
+    """``i4`` when a ReLU field takes part: the same nested rule, each level split where a ReLU
+    field it determines has its kink (or θ its step), and the innermost ReLU average in
+    closed form, E[relu(x + s z)] = x Φ(x/s) + s φ(x/s)."""
+    acts = np.array([s, s, tc, td])
+    rules = [_rule(Lc, lv, acts) for lv in range(4)]
+    zs = np.zeros(4)
+    total = 0.0
+    z0, w0 = _level_rule(Lc, 0, acts, zs, rules[0][0], rules[0][1])
+    for i0 in range(z0.shape[0]):
+        zs[0] = z0[i0]
+        f0 = w0[i0] * g_prime(s, Lc[0, 0] * z0[i0])
+        if f0 == 0.0:
+            continue
+        z1, w1 = _level_rule(Lc, 1, acts, zs, rules[1][0], rules[1][1])
+        for i1 in range(z1.shape[0]):
+            zs[1] = z1[i1]
+            f1 = f0 * w1[i1] * g_prime(s, Lc[1, 0] * zs[0] + Lc[1, 1] * zs[1])
+            if f1 == 0.0:
+                continue
+            z2, w2 = _level_rule(Lc, 2, acts, zs, rules[2][0], rules[2][1])
+            for i2 in range(z2.shape[0]):
+                zs[2] = z2[i2]
+                f2 = f1 * w2[i2] * g(tc, Lc[2, 0] * zs[0] + Lc[2, 1] * zs[1] + Lc[2, 2] * zs[2])
+                if f2 == 0.0:
+                    continue
+                x3 = Lc[3, 0] * zs[0] + Lc[3, 1] * zs[1] + Lc[3, 2] * zs[2]
+                sd = Lc[3, 3]
+                if sd == 0.0:
+                    inner = g(td, x3)
+                elif td == RELU:
+                    r = x3 / sd
+                    inner = x3 * 0.5 * math.erfc(-r / math.sqrt(2.0)) + sd * _INV_SQRT_2PI * math.exp(-0.5 * r * r)
+                else:
+                    z3, w3 = rules[3]
+                    inner = 0.0
+                    for i3 in range(z3.shape[0]):
+                        inner += w3[i3] * g(td, x3 + sd * z3[i3])
+                total += f2 * inner
+    return total
+
+
+@njit(cache=True)
 def i4(s, tc, td, C, a, b, c, d):
     """E[g'(a) g'(b) h_c(c) h_d(d)]: g = activation s on the student fields a, b; h_c = tc,
-    h_d = td; a, b, c, d index into C (n, n) and may repeat. Smooth activations only.
+    h_d = td; a, b, c, d index into C (n, n) and may repeat (ReLU fields: ``_i4_kinked``).
 
     The innermost average, over z_3, depends on the other three coordinates only through
     x = L30 z0 + L31 z1 + L32 z2; it is tabulated once on a grid of x (spacing TABLE_STEP·d,
@@ -270,6 +370,8 @@ def i4(s, tc, td, C, a, b, c, d):
         for j in range(4):
             C4[i, j] = C[idx[i], idx[j]]
     Lc = _cholesky4(C4)
+    if s == RELU or tc == RELU or td == RELU:
+        return _i4_kinked(s, tc, td, Lc)
     acts = np.array([s, s, tc, td])
     z0, w0 = _rule(Lc, 0, acts)
     z1, w1 = _rule(Lc, 1, acts)
