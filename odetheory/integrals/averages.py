@@ -5,6 +5,7 @@
         these give I2, J2 and I3(a, ·, b) = C_a· E[g''(a) h(b)] + C_·b E[g'(a) h'(b)].
     field_i2(ta, tb, C_aa, C_bb, C_ab) -> E[g_a(a) g_b(b)] for any two fields.
     i4(s, tc, td, C, a, b, c, d) -> E[g'(a) g'(b) h_c(c) h_d(d)] (a, b student fields).
+    eta2_sum(codes, C, u, k, l) -> Σ_cd u_c u_d I4(k, l, c, d), the η² term of dQ_kl.
 
 Routes (THEORY.md §9), decided from the codes: the closed forms generated from the
 sympy derivation when all activations involved are the same erf, relu or linear
@@ -59,3 +60,26 @@ def i4(s, tc, td, C, a, b, c, d):
     if poly_degree(s) >= 0 and poly_degree(tc) >= 0 and poly_degree(td) >= 0:
         return polynomial_i4(_coefficients(s), _coefficients(tc), _coefficients(td), C, a, b, c, d)
     return numerical_i4(s, tc, td, C, a, b, c, d)
+
+
+@njit(cache=True)
+def eta2_sum(codes, C, u, k, l):
+    """Σ_cd u_c u_d I4(k, l, c, d) over all fields c, d (codes: the activation of each field);
+    the route is decided once when every field shares a closed-form activation."""
+    n = u.shape[0]
+    same = closed(codes[k])
+    for c in range(n):
+        same = same and codes[c] == codes[k]
+    total = 0.0
+    if same:
+        act = codes[k]
+        for c in range(n):
+            total += u[c] * u[c] * closed_i4(act, C, k, l, c, c)
+            for d in range(c + 1, n):
+                total += 2.0 * u[c] * u[d] * closed_i4(act, C, k, l, c, d)
+        return total
+    for c in range(n):
+        total += u[c] * u[c] * i4(codes[k], codes[c], codes[c], C, k, l, c, c)
+        for d in range(c + 1, n):
+            total += 2.0 * u[c] * u[d] * i4(codes[k], codes[c], codes[d], C, k, l, c, d)
+    return total

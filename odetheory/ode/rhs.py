@@ -12,7 +12,7 @@ averages of ``integrals.averages``; weight decay (THEORY.md §10) adds −2ηλQ
 import numpy as np
 from numba import njit
 
-from ..integrals.averages import field_i2, i4, pair
+from ..integrals.averages import eta2_sum, field_i2, pair
 from ..rules import feedback
 from ..status import BLOWUP, NONFINITE, NOT_PSD, SUCCESS
 from .problem import Problem
@@ -132,11 +132,7 @@ def derivatives(t, y, problem):
         for l in range(k, K):
             q = -eta * (f[k] * S[k, l] + f[l] * S[l, k]) - 2.0 * eta * problem.weight_decay * Q[k, l]
             if eta2 != 0.0:
-                s4 = 0.0
-                for c in range(n):
-                    s4 += u[c] * u[c] * i4(codes[k], codes[c], codes[c], C, k, l, c, c)
-                    for d in range(c + 1, n):
-                        s4 += 2.0 * u[c] * u[d] * i4(codes[k], codes[c], codes[d], C, k, l, c, d)
+                s4 = eta2_sum(codes, C, u, k, l)
                 noise = sigma * sigma * A2[k, l]
                 q += eta2 * eta * eta * f[k] * f[l] * (s4 + noise)
             dQ[k, l] = q
