@@ -54,9 +54,12 @@ def warm_up(activation="erf", integrator="dop853", teacher_activation=None):
         if key in _warm:
             return 0.0
         start = _time.perf_counter()
-        _integrate(_TINY, student, "dfa", 0.1, 0.1, 0.0, 1e-3, None, 0, integrator, 1e-6, 1e-8,
-                   None if integrator in ADAPTIVE else 1e-3, True, True, 1000, True, False, 0.0, teacher, 0.0, 0.0,
-                   schedule(None), schedule(None))
+        # dop853 runs hand stiff problems to lsoda: compile both, so that neither compiles
+        # (holding the interpreter, deaf to Ctrl-C) in the middle of a run
+        for name in ("dop853", "lsoda") if integrator == "dop853" else (integrator,):
+            _integrate(_TINY, student, "dfa", 0.1, 0.1, 0.0, 1e-3, None, 0, name, 1e-6, 1e-8,
+                       None if name in ADAPTIVE else 1e-3, True, True, 1000, True, False, 0.0, teacher, 0.0, 0.0,
+                       schedule(None), schedule(None))
         _warm.add(key)
         return _time.perf_counter() - start
 
