@@ -8,13 +8,13 @@ from the same code as the ODE theory. Two samplers of the same process: ``full``
 span, ``reduced``; exact in law, cost independent of N).
 """
 import math
-import threading
 import time as _time
 
 import numpy as np
 from tqdm import tqdm
 
 from odetheory.integrals.pairs import codes, functions, resolve
+from odetheory.once import OncePerKey
 from odetheory.rules import rule_code
 from odetheory.schedules import schedule
 from odetheory.errors import InputError, check_integer, check_number
@@ -142,8 +142,7 @@ class _ReducedSGD(_Chain):
 SAMPLERS = {"full": _FullSGD, "reduced": _ReducedSGD}
 assert tuple(SAMPLERS) == OPTIONS["sampler"].bound
 D = defaults()
-_warm = set()
-_warm_lock = threading.Lock()
+_warm = OncePerKey()
 
 
 def warm_up(activation="erf", sampler="full", mc_test=False, teacher_activation=None):
@@ -152,17 +151,9 @@ def warm_up(activation="erf", sampler="full", mc_test=False, teacher_activation=
     ``simulate`` calls it first and reports the time as settings["compile_time"], apart
     from its wall_time."""
     student, teacher = resolve(activation, teacher_activation)
-    key = (student, teacher, sampler, bool(mc_test))
-    if key in _warm:
-        return 0.0
-    with _warm_lock:
-        if key in _warm:
-            return 0.0
-        start = _time.perf_counter()
-        _simulate(draw_network(1, 1, 4, 0.1, 0), student, "dfa", 0.1, None, 0.0, 0.5, None, 4, True, 0,
-                  2 if mc_test else 0, sampler, False, 0.0, teacher, 0.0, 0.0, schedule(None), schedule(None))
-        _warm.add(key)
-        return _time.perf_counter() - start
+    return _warm((student, teacher, sampler, bool(mc_test)), lambda: _simulate(
+        draw_network(1, 1, 4, 0.1, 0), student, "dfa", 0.1, None, 0.0, 0.5, None, 4, True, 0, 2 if mc_test else 0,
+        sampler, False, 0.0, teacher, 0.0, 0.0, schedule(None), schedule(None)))
 
 
 def _check(network, rule, eta, eta_v, sigma, t_max, seed, mc_test, sampler):

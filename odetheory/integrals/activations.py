@@ -134,6 +134,15 @@ def poly_coefficients(act):
 
 
 @njit(cache=True)
+def affine(act):
+    """(base, amplitude, scale) with g(x) = amplitude · base(scale · x) for an activation whose
+    integrals have closed forms (base ERF, RELU or LINEAR), (−1, 1, 1) for any other."""
+    if act == LINEAR or act == ERF or act == RELU:
+        return act, 1.0, 1.0
+    return -1, 1.0, 1.0
+
+
+@njit(cache=True)
 def strip(act):
     """Half-width of g's strip of analyticity around the real axis (inf: entire)."""
     return STRIP[act] if act < N_BUILTIN else 1.0
@@ -153,7 +162,9 @@ class Activation:
     expression (None for a built-in, whose functions are the compiled ``g`` above);
     ``coefficients`` the polynomial coefficients c_0.. of a polynomial; ``strip`` the
     half-width of g's strip of analyticity (``STRIP``); ``functions`` the compiled scalar
-    (g, g', g'') of a user expression."""
+    (g, g', g'') of a user expression; ``base``, ``amplitude``, ``scale``: g(x) =
+    amplitude · base(scale · x) for the code ``base`` of erf, relu or linear (−1: none), which
+    gives an expression such as erf(2*x) the closed forms of its base."""
 
     name: str
     code: int
@@ -166,6 +177,9 @@ class Activation:
     coefficients: tuple = ()
     strip: float = math.inf
     functions: tuple = field(default=None, compare=False, repr=False)
+    base: int = -1
+    amplitude: float = 1.0
+    scale: float = 1.0
 
     @property
     def builtin(self):
@@ -188,7 +202,8 @@ def _scalar(act, order, x):
 
 
 def _builtin(name, code, formula, expression, odd, route, closed=(), coefficients=()):
-    return Activation(name, code, formula, odd, closed, route, expression, None, coefficients, float(STRIP[code]))
+    return Activation(name, code, formula, odd, closed, route, expression, None, coefficients, float(STRIP[code]),
+                      base=code if route == CLOSED_FORM_ROUTE else -1)
 
 
 BUILTINS = {

@@ -1,7 +1,7 @@
 """Compiled code for user expressions: generated modules on disk and loops bound to them.
 
 The compiled kernels and SGD loops call the scalar activation functions ``g(code, x)``,
-``g_prime``, ``g_second`` (and ``strip``, ``poly_degree``, ``poly_coefficients``) of
+``g_prime``, ``g_second`` (and ``strip``, ``poly_degree``, ``poly_coefficients``, ``affine``) of
 ``activations`` as globals. For a user expression this module
 
 1. writes its g, g', g'' (the source printed by ``expressions``) and dispatchers of the
@@ -27,7 +27,7 @@ from numba.core.registry import CPUDispatcher
 from . import activations as _builtin
 
 CACHE_ENV = "ODETHEORY_CACHE_DIR"
-_REPLACED = ("g", "g_prime", "g_second", "strip", "poly_degree", "poly_coefficients")
+_REPLACED = ("g", "g_prime", "g_second", "strip", "poly_degree", "poly_coefficients", "affine")
 
 
 def cache_dir():
@@ -90,7 +90,8 @@ def dispatch_source(user):
         lines.append("\n".join(body))
     for name, value in (("strip", lambda a: repr(a.strip) if a.strip != float("inf") else "np.inf"),
                         ("poly_degree", lambda a: str(len(a.coefficients) - 1 if a.coefficients else -1)),
-                        ("poly_coefficients", lambda a: f"_COEFFICIENTS_{{code}}")):
+                        ("poly_coefficients", lambda a: f"_COEFFICIENTS_{{code}}"),
+                        ("affine", lambda a: f"({a.base}, {a.amplitude!r}, {a.scale!r})")):
         body = [f"@njit(cache=True)\ndef {name}(act):"]
         for code, act in user.items():
             body.append(f"    if act == {code}:\n        return {value(act).format(code=code)}")

@@ -7,8 +7,9 @@ to a built-in (e.g. ``x**3 - 3*x``) becomes that built-in. Otherwise:
 
 * it must parse, have no free symbol but x, and be finite on the real line (checked,
   with g' and g'', on a grid of [−30, 30]; a g that grows like exp(x²) fails there);
-* a polynomial takes the polynomial route (exact Gaussian moments), anything else the
-  numerical one; the strip of analyticity that sets the quadrature step is estimated
+* a polynomial takes the polynomial route (exact Gaussian moments); A·erf(s·x) and
+  A·relu(s·x) (numbers A, s ≠ 0) the closed forms of erf and relu, with the covariance
+  scaled by s; anything else the numerical one; the strip of analyticity that sets the quadrature step is estimated
   from where |g(x + iy)| first blows up (at most 3);
 * g, g', g'' are printed as Python source (sympy's code printer; δ-functions of
   derivatives of kinks are dropped, as for ReLU) and compiled by ``binding``.
@@ -19,11 +20,12 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import InputError
-from .activations import (BUILTINS, NUMERICAL_ROUTE, POLYNOMIAL_ROUTE, USER_STUDENT, Activation,
-                          builtin_activation)
+from .activations import (BUILTINS, CLOSED_FORM_ROUTE, ERF, NUMERICAL_ROUTE, POLYNOMIAL_ROUTE, RELU, USER_STUDENT,
+                          Activation, builtin_activation)
 from .binding import user_functions
+from .polynomial import MAX_TERMS
 
-MAX_DEGREE = 8  # highest polynomial degree of the polynomial route
+MAX_DEGREE = MAX_TERMS - 1  # highest polynomial degree of the polynomial route
 
 
 def _sympy():
@@ -93,6 +95,23 @@ def _finite(values):
         return bool(np.all(np.isfinite(values)))
 
 
+def _affine(expr, x):
+    """(base code, amplitude, scale) when expr = amplitude · base(scale · x) for the built-in
+    erf (erf(x/√2)) or relu, None otherwise."""
+    sp = _sympy()
+    amplitude, rest = expr.as_coeff_Mul()
+    if rest.func == sp.erf:
+        base, arg, factor = ERF, rest.args[0], sp.sqrt(2)  # erf(s x) = erf((√2 s x)/√2)
+    elif rest.func == sp.Max and len(rest.args) == 2 and sp.S.Zero in rest.args:
+        base, arg, factor = RELU, next(a for a in rest.args if a != 0), 1
+    else:
+        return None
+    scale = sp.simplify(arg / x)
+    if scale.free_symbols or not scale.is_real or scale == 0:
+        return None
+    return base, float(amplitude), float(scale * factor)
+
+
 def _strip(fun, scale):
     """Estimated half-width of g's strip of analyticity: the first y at which |g(x + iy)| on
     x ∈ [−10, 10] exceeds 30 times its real-axis scale (near a pole |g| grows like the inverse
@@ -112,7 +131,8 @@ def parse_activation(text):
     sp = _sympy()
     expr, x = _parse(text)
     grid = np.linspace(-30.0, 30.0, 6001)
-    derivs = [expr, sp.diff(expr, x), sp.diff(expr, x, 2)]
+    # δ-functions from the derivatives of kinks are dropped (as for ReLU; the printer does the same)
+    derivs = [e.replace(sp.DiracDelta, lambda *args: sp.S.Zero) for e in (expr, sp.diff(expr, x), sp.diff(expr, x, 2))]
     for order, e in enumerate(derivs):
         fun = sp.lambdify(x, e, modules=["scipy", "numpy"])
         try:
@@ -145,13 +165,18 @@ def parse_activation(text):
         route = NUMERICAL_ROUTE
         scale = max(1.0, float(np.max(np.abs(real(np.linspace(-10, 10, 2001))))))
         d = _strip(sp.lambdify(x, expr, modules=["scipy", "numpy"]), scale)
+    affine = _affine(expr, x)
+    if affine is not None:
+        route, closed = CLOSED_FORM_ROUTE, next(a for a in BUILTINS.values() if a.code == affine[0]).closed_forms
+    else:
+        affine, closed = (-1, 1.0, 1.0), ()
     printer = _Printer()
     bodies = [printer(e) for e in derivs]
     source = "\n".join(f"def {name}(x):\n    return {body}\n"
                        for name, body in zip(("g", "g_prime", "g_second"), bodies))
     name = str(expr)
-    return Activation(name, USER_STUDENT, f"g(x) = {name}", bool(odd), (), route, name, source, coefficients,
-                      float(d), user_functions(source))
+    return Activation(name, USER_STUDENT, f"g(x) = {name}", bool(odd), closed, route, name, source, coefficients,
+                      float(d), user_functions(source), *affine)
 
 
 def activation(spec):

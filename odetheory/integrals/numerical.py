@@ -113,6 +113,19 @@ def _graded_rule(width):
 
 
 @njit(cache=True)
+def _trapezoid(n, cutoff):
+    """n equally spaced nodes z on [−cutoff, cutoff] and trapezoid weights times the standard
+    normal density (its tails beyond the cut-off are below the rule's error)."""
+    h = 2.0 * cutoff / (n - 1)
+    z = np.empty(n)
+    w = np.empty(n)
+    for i in range(n):
+        z[i] = -cutoff + i * h
+        w[i] = h * _INV_SQRT_2PI * math.exp(-0.5 * z[i] * z[i])
+    return z, w
+
+
+@njit(cache=True)
 def _outer_rule(sigma, beta, s, sa, tb):
     """Nodes and weights in z_1 for a smooth g(σ z_1) times the inner average of field b:
     the trapezoid rule, or, when b is a ReLU field that depends on z_1, the graded rule
@@ -120,14 +133,7 @@ def _outer_rule(sigma, beta, s, sa, tb):
     if tb == RELU and beta != 0.0:
         return _graded_rule(s / abs(beta))
     d = min(_smooth_strip(sa), _smooth_strip(tb) if beta != 0.0 else np.inf)
-    n = n_nodes(max(sigma, abs(beta)), d, L, H_MAX, STEP, N_MAX)
-    h = 2.0 * L / (n - 1)
-    z = np.empty(n)
-    w = np.empty(n)
-    for i in range(n):
-        z[i] = -L + i * h
-        w[i] = h * _INV_SQRT_2PI * math.exp(-0.5 * z[i] * z[i])
-    return z, w
+    return _trapezoid(n_nodes(max(sigma, abs(beta)), d, L, H_MAX, STEP, N_MAX), L)
 
 
 @njit(cache=True)
@@ -212,14 +218,7 @@ def _rule(Lc, level, acts):
         if Lc[j, level] != 0.0:
             scale = max(scale, abs(Lc[j, level]))
             d = min(d, _smooth_strip(acts[j]))
-    n = n_nodes(scale, d, I4_L, I4_H_MAX, I4_STEP, I4_N_MAX)
-    h = 2.0 * I4_L / (n - 1)
-    z = np.empty(n)
-    w = np.empty(n)
-    for i in range(n):
-        z[i] = -I4_L + i * h
-        w[i] = h * _INV_SQRT_2PI * math.exp(-0.5 * z[i] * z[i])
-    return z, w
+    return _trapezoid(n_nodes(scale, d, I4_L, I4_H_MAX, I4_STEP, I4_N_MAX), I4_L)
 
 
 @njit(cache=True)

@@ -1,113 +1,186 @@
-"""Exact Gaussian averages of polynomial activations (Isserlis / Wick; THEORY.md §9).
+"""Exact Gaussian averages of polynomial activations (Price's theorem; THEORY.md §9).
 
-For polynomials every average is a Gaussian moment, a polynomial in the entries of the
-covariance. The moments of up to four fields x_1..x_4 (covariance C4, any PSD matrix,
-singular ones and repeated fields included) follow from Isserlis' recursion
+For jointly Gaussian fields x_1..x_n with covariance C, ∂E[Π f_i(x_i)]/∂C_ij =
+E[∂_i ∂_j Π f_i] (i ≠ j, Price's theorem). Expanding in the off-diagonal entries about
+C_ij = 0, where the fields are independent,
 
-    E[x_1^{n_1} … x_4^{n_4}] = Σ_j C4[i, j] (n_j − δ_ij) E[x^{n − e_i − e_j}]
+    E[Π_i f_i(x_i)] = Σ_{n_ij ≥ 0, i<j} Π_{i<j} C_ij^{n_ij} / n_ij!  Π_i μ_i(d_i),
+    d_i = Σ_{j≠i} n_ij,   μ_i(d) = E[f_i^{(d)}(x)], x ~ N(0, C_ii).
 
-with i the first index where n_i > 0, filled into a table in lexicographic order (every
-term on the right comes earlier). An activation enters as its coefficients c (g = Σ c_j x^j,
-``activations.poly_coefficients``); g' and g'' are their derivatives.
+For polynomials the sum is finite (μ_i(d) = 0 for d > deg f_i) and exact for every PSD
+C, singular ones and repeated fields included (a polynomial identity in the entries). Two
+fields need one index, the η² term's four fields six; each μ is a 1-d Gaussian moment.
+An activation enters as its coefficients c (g = Σ c_j x^j, ``activations.poly_coefficients``).
 """
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True)
-def derivative(c):
-    """Coefficients of p' for p = Σ c_j x^j."""
-    n = c.shape[0]
-    if n <= 1:
-        return np.zeros(1)
-    out = np.empty(n - 1)
-    for j in range(1, n):
-        out[j - 1] = j * c[j]
-    return out
+MAX_TERMS = 9  # coefficients c_0..c_8: polynomial activations have degree at most 8
 
 
 @njit(cache=True)
-def moments(C4, D):
-    """Table m (D_0+1, …, D_3+1) with m[n] = E[x_1^{n_1} … x_4^{n_4}] for x ~ N(0, C4 (4,4))."""
-    m = np.zeros((D[0] + 1, D[1] + 1, D[2] + 1, D[3] + 1))
-    n = np.zeros(4, dtype=np.int64)
-    for n0 in range(D[0] + 1):
-        for n1 in range(D[1] + 1):
-            for n2 in range(D[2] + 1):
-                for n3 in range(D[3] + 1):
-                    n[0], n[1], n[2], n[3] = n0, n1, n2, n3
-                    if n0 + n1 + n2 + n3 == 0:
-                        m[0, 0, 0, 0] = 1.0
-                        continue
-                    i = 0
-                    while n[i] == 0:
-                        i += 1
-                    n[i] -= 1
-                    total = 0.0
-                    for j in range(4):
-                        if n[j] > 0:
-                            n[j] -= 1
-                            total += C4[i, j] * (n[j] + 1) * m[n[0], n[1], n[2], n[3]]
-                            n[j] += 1
-                    n[i] += 1
-                    m[n0, n1, n2, n3] = total
-    return m
+def derivative_means(c, var, shift, out):
+    """out[d] = E[p^(d + shift)(x)] for x ~ N(0, var), p = Σ c_j x^j, d = 0..deg p − shift;
+    returns deg p − shift (the degree of p^(shift))."""
+    top = c.shape[0] - 1
+    for d in range(top - shift + 1):
+        order = d + shift
+        total, moment = 0.0, 1.0  # moment = E[x^j] = var^(j/2) (j − 1)!! for even j
+        for j in range(0, top - order + 1, 2):
+            falling = 1.0  # (j + order)! / j!, the factor of x^j in the order-th derivative
+            for m in range(j + 1, j + order + 1):
+                falling *= m
+            total += c[j + order] * falling * moment
+            moment *= var * (j + 1)
+        out[d] = total
+    return top - shift
 
 
 @njit(cache=True)
-def _pair_moments(C_aa, C_bb, C_ab, da, db):
-    C4 = np.zeros((4, 4))
-    C4[0, 0], C4[1, 1], C4[0, 1], C4[1, 0] = C_aa, C_bb, C_ab, C_ab
-    D = np.zeros(4, dtype=np.int64)
-    D[0], D[1] = da, db
-    return moments(C4, D)
-
-
-@njit(cache=True)
-def _contract2(m, p, q):
-    total = 0.0
-    for i in range(p.shape[0]):
-        for j in range(q.shape[0]):
-            total += p[i] * q[j] * m[i, j, 0, 0]
+def _series2(mu_a, sa, da, mu_b, sb, db, C_ab):
+    """Σ_n C_ab^n/n! μ_a(n + sa) μ_b(n + sb): E[p^(sa)(a) q^(sb)(b)] from the derivative means
+    μ_a, μ_b (of p, q, degrees da, db)."""
+    total, power = 0.0, 1.0
+    for n in range(min(da - sa, db - sb) + 1):
+        total += power * mu_a[n + sa] * mu_b[n + sb]
+        power *= C_ab / (n + 1)
     return total
 
 
 @njit(cache=True)
 def average2(p, q, C_aa, C_bb, C_ab):
     """E[p(a) q(b)] for polynomial coefficient vectors p, q."""
-    m = _pair_moments(C_aa, C_bb, C_ab, p.shape[0] - 1, q.shape[0] - 1)
-    return _contract2(m, p, q)
+    mu = np.empty(2 * MAX_TERMS)
+    da = derivative_means(p, C_aa, 0, mu[:MAX_TERMS])
+    db = derivative_means(q, C_bb, 0, mu[MAX_TERMS:])
+    return _series2(mu[:MAX_TERMS], 0, da, mu[MAX_TERMS:], 0, db, C_ab)
 
 
 @njit(cache=True)
 def pair(ca, cb, C_aa, C_bb, C_ab):
     """(E[g(a) h(b)], E[g''(a) h(b)], E[g'(a) h'(b)]) for polynomials g = ca, h = cb."""
-    d1a, d1b = derivative(ca), derivative(cb)
-    d2a = derivative(d1a)
-    m = _pair_moments(C_aa, C_bb, C_ab, ca.shape[0] - 1, cb.shape[0] - 1)
-    return _contract2(m, ca, cb), _contract2(m, d2a, cb), _contract2(m, d1a, d1b)
+    mu = np.empty(2 * MAX_TERMS)
+    mu_a, mu_b = mu[:MAX_TERMS], mu[MAX_TERMS:]
+    da, db = derivative_means(ca, C_aa, 0, mu_a), derivative_means(cb, C_bb, 0, mu_b)
+    return (_series2(mu_a, 0, da, mu_b, 0, db, C_ab), _series2(mu_a, 2, da, mu_b, 0, db, C_ab),
+            _series2(mu_a, 1, da, mu_b, 1, db, C_ab))
+
+
+@njit(cache=True)
+def _series4(mu, deg, c12, c13, c14, c23, c24, c34):
+    """Σ over the six edge multiplicities of Price's expansion for four fields (rows of mu)."""
+    total = 0.0
+    p12 = 1.0
+    for n12 in range(min(deg[0], deg[1]) + 1):
+        p13 = p12
+        for n13 in range(min(deg[0] - n12, deg[2]) + 1):
+            p14 = p13
+            for n14 in range(min(deg[0] - n12 - n13, deg[3]) + 1):
+                m1 = mu[0, n12 + n13 + n14]
+                if m1 != 0.0:
+                    p23 = p14 * m1
+                    for n23 in range(min(deg[1] - n12, deg[2] - n13) + 1):
+                        p24 = p23
+                        for n24 in range(min(deg[1] - n12 - n23, deg[3] - n14) + 1):
+                            m2 = mu[1, n12 + n23 + n24]
+                            if m2 != 0.0:
+                                p34 = p24 * m2
+                                for n34 in range(min(deg[2] - n13 - n23, deg[3] - n14 - n24) + 1):
+                                    total += p34 * mu[2, n13 + n23 + n34] * mu[3, n14 + n24 + n34]
+                                    p34 *= c34 / (n34 + 1)
+                            p24 *= c24 / (n24 + 1)
+                        p23 *= c23 / (n23 + 1)
+                p14 *= c14 / (n14 + 1)
+            p13 *= c13 / (n13 + 1)
+        p12 *= c12 / (n12 + 1)
+    return total
 
 
 @njit(cache=True)
 def i4(cs, cc, cd, C, a, b, c, d):
     """E[g'(a) g'(b) h_c(c) h_d(d)] for the student polynomial g = cs and the polynomials
     of fields c and d; a, b, c, d index into C (n, n) and may repeat."""
-    ps = derivative(cs)
-    idx = (a, b, c, d)
-    C4 = np.empty((4, 4))
-    for i in range(4):
-        for j in range(4):
-            C4[i, j] = C[idx[i], idx[j]]
-    D = np.empty(4, dtype=np.int64)
-    D[0], D[1], D[2], D[3] = ps.shape[0] - 1, ps.shape[0] - 1, cc.shape[0] - 1, cd.shape[0] - 1
-    m = moments(C4, D)
-    total = 0.0
-    for i in range(ps.shape[0]):
-        for j in range(ps.shape[0]):
-            pij = ps[i] * ps[j]
-            if pij == 0.0:
-                continue
-            for k in range(cc.shape[0]):
-                for l in range(cd.shape[0]):
-                    total += pij * cc[k] * cd[l] * m[i, j, k, l]
+    mu = np.empty((4, MAX_TERMS))
+    deg = (derivative_means(cs, C[a, a], 1, mu[0]), derivative_means(cs, C[b, b], 1, mu[1]),
+           derivative_means(cc, C[c, c], 0, mu[2]), derivative_means(cd, C[d, d], 0, mu[3]))
+    return _series4(mu, deg, C[a, b], C[a, c], C[a, d], C[b, c], C[b, d], C[c, d])
+
+
+@njit(cache=True)
+def _powers(x, top, out):
+    """out[n] = x^n / n!, n = 0..top."""
+    out[0] = 1.0
+    for n in range(1, top + 1):
+        out[n] = out[n - 1] * x / n
+
+
+@njit(cache=True)
+def eta2_sum(coefficients, degrees, C, u, k, l):
+    """Σ_cd u_c u_d E[g'(k) g'(l) h_c(c) h_d(d)] over all fields c, d. coefficients
+    (n, MAX_TERMS), degrees (n,): the polynomial of each field (c_0..c_deg in its row), the
+    student's at k and l.
+
+    Price's sum, regrouped so that the fields c and d meet only through C_cd^m/m!: with
+    X_m[c, (i, j)] = u_c C_kc^i/i! C_lc^j/j! μ_c(i + j + m) and W_n[(i, j), (i', j')] =
+    μ'_k(n + i + i') μ'_l(n + j + j') (μ' the derivative means of g'),
+
+        Σ_cd = Σ_{n, m} C_kl^n/n! Σ_{αβ} W_n[α, β] (X_mᵀ (C^{∘m}/m!) X_m)[α, β],
+
+    O(n² (deg g)²) per (k, l) where the term-by-term sum costs O(n² (deg g)⁶)."""
+    n = u.shape[0]
+    dk, dl = degrees[k] - 1, degrees[l] - 1  # degrees of g' at k and at l
+    mk, ml = np.zeros(3 * MAX_TERMS), np.zeros(3 * MAX_TERMS)
+    derivative_means(coefficients[k, :degrees[k] + 1], C[k, k], 1, mk)
+    derivative_means(coefficients[l, :degrees[l] + 1], C[l, l], 1, ml)
+    width = (dk + 1) * (dl + 1)
+    top = 0
+    mu = np.zeros((n, 3 * MAX_TERMS))
+    pk, pl = np.empty((n, MAX_TERMS)), np.empty((n, MAX_TERMS))
+    for c in range(n):
+        derivative_means(coefficients[c, :degrees[c] + 1], C[c, c], 0, mu[c])
+        _powers(C[k, c], dk, pk[c])
+        _powers(C[l, c], dl, pl[c])
+        top = max(top, degrees[c])
+    pkl = np.empty(MAX_TERMS)
+    _powers(C[k, l], min(dk, dl), pkl)
+    X, Y, G = np.empty((n, width)), np.empty((n, width)), np.zeros((width, width))
+    P = np.ones((n, n))  # C^{∘m}/m!, entry by entry
+    for m in range(top + 1):
+        for c in range(n):
+            for i in range(dk + 1):
+                for j in range(dl + 1):
+                    X[c, i * (dl + 1) + j] = u[c] * pk[c, i] * pl[c, j] * mu[c, i + j + m]
+        if m == 0:  # P = 1: G = s sᵀ with s the column sums of X
+            for a in range(width):
+                Y[0, a] = 0.0
+                for c in range(n):
+                    Y[0, a] += X[c, a]
+            for a in range(width):
+                for b in range(width):
+                    G[a, b] += Y[0, a] * Y[0, b]
+        else:
+            for c in range(n):
+                for d in range(n):
+                    P[c, d] *= C[c, d] / m
+            for c in range(n):  # Y = P X
+                for a in range(width):
+                    Y[c, a] = 0.0
+                for d in range(n):
+                    w = P[c, d]
+                    for a in range(width):
+                        Y[c, a] += w * X[d, a]
+            for a in range(width):  # G = Xᵀ Y
+                for b in range(width):
+                    acc = 0.0
+                    for c in range(n):
+                        acc += X[c, a] * Y[c, b]
+                    G[a, b] += acc
+    total = 0.0  # W does not depend on m: contract the sum over m once
+    for n12 in range(min(dk, dl) + 1):
+        for i in range(dk + 1):
+            for j in range(dl + 1):
+                for i2 in range(dk + 1):
+                    for j2 in range(dl + 1):
+                        total += pkl[n12] * mk[n12 + i + i2] * ml[n12 + j + j2] * \
+                            G[i * (dl + 1) + j, i2 * (dl + 1) + j2]
     return total

@@ -4,7 +4,6 @@
 returns a result object): times, ε_g, cos(v, F), Q, R, v at the output times, plus
 the status of the run.
 """
-import threading
 import time as _time
 import warnings
 from functools import partial
@@ -13,6 +12,7 @@ import numpy as np
 
 from ..errors import InputError, check_number
 from ..integrals.pairs import resolve
+from ..once import OncePerKey
 from ..options import OPTIONS as _OPTIONS
 from ..options import defaults
 from ..schedules import schedule
@@ -35,8 +35,7 @@ assert set(INTEGRATORS) == {*ADAPTIVE, "rk4", "euler"}
 METHODS = INTEGRATORS  # the old name of INTEGRATORS
 D = defaults()
 
-_warm = set()
-_warm_lock = threading.Lock()
+_warm = OncePerKey()
 _TINY = State(Q=np.array([[0.5]]), R=np.array([[0.1]]), T=np.array([[1.0]]), A=np.array([1.0]), v=np.array([0.1]),
               F=np.array([1.0]))
 
@@ -47,21 +46,16 @@ def warm_up(activation="erf", integrator="dop853", teacher_activation=None):
     ``integrate`` calls it first and reports the time as settings["compile_time"], apart
     from its wall_time."""
     student, teacher = resolve(activation, teacher_activation)
-    key = (student, teacher, integrator)
-    if key in _warm:
-        return 0.0
-    with _warm_lock:
-        if key in _warm:
-            return 0.0
-        start = _time.perf_counter()
+
+    def work():
         # dop853 runs hand stiff problems to lsoda: compile both, so that neither compiles
         # (holding the interpreter, deaf to Ctrl-C) in the middle of a run
         for name in ("dop853", "lsoda") if integrator == "dop853" else (integrator,):
             _integrate(_TINY, student, "dfa", 0.1, 0.1, 0.0, 1e-3, None, 0, name, 1e-6, 1e-8,
                        None if name in ADAPTIVE else 1e-3, True, True, 1000, True, False, 0.0, teacher, 0.0, 0.0,
                        schedule(None), schedule(None))
-        _warm.add(key)
-        return _time.perf_counter() - start
+
+    return _warm((student, teacher, integrator), work)
 
 
 def integrate(state, activation=D["activation"], rule=D["rule"], eta=D["eta"], eta_v=D["eta_v"], sigma=D["sigma"],
