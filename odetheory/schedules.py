@@ -4,7 +4,7 @@
     power:α0:γ           η(α) = η0 (1 + α/α0)^(−γ)
     steps:t1=η1,t2=η2    η(α) = η0 for α < t1, η1 for t1 ≤ α < t2, ...
 
-The ODE evaluates a power law pointwise in α (``ode.rhs.rate``) and integrates a step
+The ODE evaluates a power law pointwise in α (``learning.rate``) and integrates a step
 schedule piece by piece, landing on every step time; the simulator uses η(s/N) at step s.
 """
 import math

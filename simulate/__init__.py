@@ -14,6 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from odetheory.integrals.pairs import codes, functions, resolve
+from odetheory.learning import learning
 from odetheory.once import OncePerKey
 from odetheory.rules import rule_code
 from odetheory.schedules import schedule
@@ -26,7 +27,7 @@ from odetheory.ode.trajectory import Trajectory
 
 from . import reduced, sgd
 from .reduced import coordinates
-from .sgd import SGDParams, local_fields
+from .sgd import local_fields
 
 __all__ = ["simulate", "step_times", "test_stream", "warm_up", "BLOCK_BYTES", "SAMPLERS"]
 
@@ -220,8 +221,8 @@ def simulate(network, activation=D["activation"], rule=D["rule"], eta=D["eta"], 
 def _simulate(network, student, rule, eta, eta_v, sigma, t_max, times, n_times, train_second_layer, seed,
               mc_test, sampler, progress, compile_time, teacher, weight_decay, weight_decay_v, eta_schedule,
               eta_v_schedule):
-    rl, eta, eta_v, sigma, t_max, seed, mc_test = _check(network, rule, eta, eta_v, sigma, t_max, seed, mc_test,
-                                                         sampler)
+    _, eta, eta_v, sigma, t_max, seed, mc_test = _check(network, rule, eta, eta_v, sigma, t_max, seed, mc_test,
+                                                        sampler)
     weight_decay = check_number("weight_decay", weight_decay, 0.0, False)
     weight_decay_v = check_number("weight_decay_v", weight_decay_v, 0.0, False)
     act, teacher_act = codes(student, teacher)
@@ -231,7 +232,8 @@ def _simulate(network, student, rule, eta, eta_v, sigma, t_max, times, n_times, 
     if mc_test:
         X_test = test_stream(seed).standard_normal((mc_test, N))
         y_test = kernels.outputs(local_fields(X_test, network.B), network.A, teacher_act)
-    (a0, g0), (a1, g1) = eta_schedule.power_law, eta_v_schedule.power_law
+    base = learning(student, rule, eta, eta_v, sigma, teacher, weight_decay, weight_decay_v, eta_schedule,
+                    eta_v_schedule)
     # a step schedule changes η at step ceil(t_i N) (η at step s is η(s/N))
     breaks = sorted({math.ceil(t * N - 1e-9) for t in (*eta_schedule.times, *eta_v_schedule.times)
                      if 0 < t * N < steps[-1]})
@@ -240,8 +242,7 @@ def _simulate(network, student, rule, eta, eta_v, sigma, t_max, times, n_times, 
         t = step / N
         rate_w = eta_schedule.rate(eta, t) if eta_schedule.kind == "steps" else eta
         rate_v = eta_v_schedule.rate(eta_v, t) if eta_v_schedule.kind == "steps" else eta_v
-        return SGDParams(act, teacher_act, rl, float(rate_w), float(rate_v) if train_second_layer else 0.0, sigma,
-                         weight_decay, weight_decay_v, a0, g0, a1, g1)
+        return base._replace(eta=float(rate_w), eta_v=float(rate_v) if train_second_layer else 0.0)
 
     start = _time.perf_counter()
     chain = SAMPLERS[sampler](network, random_streams(seed)["data"], params_at(0), int(steps[-1]), kernels)

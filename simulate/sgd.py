@@ -19,29 +19,12 @@ import math
 import numpy as np
 from numba import njit
 
-from typing import NamedTuple
-
 from odetheory.integrals.activations import g, g_prime
-from odetheory.ode.rhs import rate
+from odetheory.learning import Learning, rates
 from odetheory.rules import feedback
 
 
-class SGDParams(NamedTuple):
-    """What the SGD loops need besides the weights: activation codes of student and teacher,
-    rule code, η, η_v (0 keeps v fixed), output-noise σ, weight decays λ, λ_v, and the
-    power-law schedules (α0, γ) of η and η_v (γ = 0: constant)."""
-    activation: int
-    teacher_activation: int
-    rule: int
-    eta: float
-    eta_v: float
-    sigma: float
-    weight_decay: float = 0.0
-    weight_decay_v: float = 0.0
-    eta_alpha0: float = 1.0
-    eta_gamma: float = 0.0
-    eta_v_alpha0: float = 1.0
-    eta_v_gamma: float = 0.0
+SGDParams = Learning  # what the loops need besides the weights (``odetheory.learning``)
 
 # Reassociation lets LLVM vectorise the dot products; no-NaN/no-Inf flags are left
 # out on purpose, so that a diverging run is still detected.
@@ -104,8 +87,7 @@ def learning_step(lam, label, v, F, act, rule, step_w, step_v, decay_v, gl, c):
 @njit(cache=True)
 def step_rates(p, step, N):
     """(η, η_v) at step `step` (time step/N) for SGDParams p."""
-    t = step / N
-    return rate(p.eta, p.eta_alpha0, p.eta_gamma, t), rate(p.eta_v, p.eta_v_alpha0, p.eta_v_gamma, t)
+    return rates(p, step / N)
 
 
 @njit(cache=True, nogil=True)

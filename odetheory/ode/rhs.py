@@ -5,7 +5,7 @@ and a ``problem.Problem``, in the calling convention of the solvers (``solvers.b
 BP, DFA and sign feedback share this one function: they differ only in the feedback f
 (``rules.feedback``). The student's and the teacher's activation enter only through the
 averages of ``integrals.averages``; weight decay (THEORY.md §10) adds −2ηλQ, −ηλR,
-−η_v λ_v v, and a power-law schedule makes η and η_v functions of t (``rate``). ``state_status`` is the check the solvers apply after each step
+−η_v λ_v v, and a power-law schedule makes η and η_v functions of t (``learning.rates``). ``state_status`` is the check the solvers apply after each step
 (finite, and C = [[Q, R], [Rᵀ, T]] positive semi-definite), and
 ``jacobian_without_eta2`` the cheap Jacobian that LSODA's Newton iterations use.
 """
@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from ..integrals.averages import eta2_sum, field_i2, pair
+from ..learning import rates
 from ..rules import feedback
 from ..status import BLOWUP, NONFINITE, NOT_PSD, SUCCESS
 from .problem import Problem
@@ -78,26 +79,17 @@ def generalisation_error(student, teacher, C, u, K):
 
 
 @njit(cache=True)
-def rate(base, alpha0, gamma, t):
-    """Learning rate at time t: base·(1 + t/α0)^(−γ) (γ = 0: constant)."""
-    if gamma == 0.0:
-        return base
-    return base * (1.0 + t / alpha0) ** (-gamma)
-
-
-@njit(cache=True)
 def derivatives(t, y, problem):
     """dy/dα at time t for the state vector y (see module docstring)."""
-    K, M, T, A, F = problem.K, problem.M, problem.T, problem.A, problem.F
-    eta = rate(problem.eta, problem.eta_alpha0, problem.eta_gamma, t)
-    eta_v = rate(problem.eta_v, problem.eta_v_alpha0, problem.eta_v_gamma, t)
-    sigma, eta2 = problem.sigma, problem.eta2
+    K, M, T, A, F, p = problem.K, problem.M, problem.T, problem.A, problem.F, problem.learning
+    eta, eta_v = rates(p, t)
+    sigma, eta2 = p.sigma, problem.eta2
     n = K + M
     Q, R, v = unpack(y, K, M)
     C = covariance(Q, R, T)
     u = error_weights(v, A)
-    f = feedback(problem.rule, v, F)
-    codes = field_activations(K, M, problem.activation, problem.teacher_activation)
+    f = feedback(p.rule, v, F)
+    codes = field_activations(K, M, p.activation, p.teacher_activation)
 
     # per student field k and any field c: I2 = E[g(k) g_c(c)], A1 = E[g''(k) g_c(c)],
     # A2 = E[g'(k) g_c'(c)]; Stein's lemma: I3(k, b, c) = C_kb A1[k, c] + C_bc A2[k, c]
@@ -123,14 +115,14 @@ def derivatives(t, y, problem):
     dQ, dR, dv = unpack(dy, K, M)
     for k in range(K):
         for m in range(M):
-            dR[k, m] = -eta * f[k] * S[k, K + m] - eta * problem.weight_decay * R[k, m]
+            dR[k, m] = -eta * f[k] * S[k, K + m] - eta * p.weight_decay * R[k, m]
         s = 0.0
         for c in range(n):
             s += u[c] * I2[k, c]
-        dv[k] = -eta_v * (s + problem.weight_decay_v * v[k])
+        dv[k] = -eta_v * (s + p.weight_decay_v * v[k])
     for k in range(K):
         for l in range(k, K):
-            q = -eta * (f[k] * S[k, l] + f[l] * S[l, k]) - 2.0 * eta * problem.weight_decay * Q[k, l]
+            q = -eta * (f[k] * S[k, l] + f[l] * S[l, k]) - 2.0 * eta * p.weight_decay * Q[k, l]
             if eta2 != 0.0:
                 s4 = eta2_sum(codes, C, u, k, l)
                 noise = sigma * sigma * A2[k, l]
@@ -163,8 +155,7 @@ def jacobian_without_eta2(t, y, problem):
     evaluation), while the O(η) part costs O(K³); LSODA's Newton iterations converge with
     this approximation, and the solution itself depends only on the full right-hand side."""
     p = problem
-    p0 = Problem(p.K, p.M, p.T, p.A, p.F, p.activation, p.teacher_activation, p.rule, p.eta, p.eta_v, p.sigma,
-                 0.0, p.weight_decay, p.weight_decay_v, p.eta_alpha0, p.eta_gamma, p.eta_v_alpha0, p.eta_v_gamma)
+    p0 = Problem(p.K, p.M, p.T, p.A, p.F, p.learning, 0.0)
     n = y.shape[0]
     f0 = derivatives(t, y, p0)
     J = np.empty((n, n))
