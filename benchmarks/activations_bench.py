@@ -25,11 +25,14 @@ from test_models import _reference_trajectory, _state  # noqa: E402  the indepen
 ACTIVATIONS = ("erf", "relu", "he3", "tanh", "tanh(2*x)")
 
 
-def rhs_time(K, act, budget=1.0):
+MIXED = (("erf", "he3"), ("he3", "erf"), ("erf", "linear"), ("relu", "he2"))
+
+
+def rhs_time(K, act, budget=1.0, teacher=None):
     """Seconds per right-hand-side evaluation at K = M (DFA, η = 0.5, drawn at N = 500)."""
     st = draw_network(K, K, 500, 0.5, 1).state()
-    P, y = make_problem(st, act, "dfa", 0.5, 0.5, 0.0, True), pack(st)
-    f = rhs_functions(act).derivatives
+    P, y = make_problem(st, act, "dfa", 0.5, 0.5, 0.0, True, teacher), pack(st)
+    f = rhs_functions(act, teacher).derivatives
     f(0.0, y, P)
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < budget or n == 0:
@@ -66,6 +69,14 @@ def main(quick=False):
             else:
                 t = rhs_time(K, act)
             cells.append(f"{act} {t * 1e3:.3g} ms ({t / erf:.3g}x)")
+        print(f"  K = M = {K}: " + ", ".join(cells))
+    print("mixed pairs (student/teacher), time per right-hand-side evaluation and its ratio to erf:")
+    for K in sizes:
+        erf = rhs_time(K, "erf")
+        cells = []
+        for student, teacher in MIXED:
+            t = rhs_time(K, student, teacher=teacher, budget=0.0 if K == 8 and student == "relu" else 1.0)
+            cells.append(f"{student}/{teacher} {t * 1e3:.3g} ms ({t / erf:.3g}x)")
         print(f"  K = M = {K}: " + ", ".join(cells))
     print("integrate to t = 200 at the default tolerance, K = M = 2 (in-process, after warm-up):")
     st = draw_network(2, 2, 500, 1e-2, 0).state()

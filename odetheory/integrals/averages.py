@@ -10,17 +10,28 @@
 Routes (THEORY.md §9), decided from the codes: the closed forms generated from the
 sympy derivation when all activations involved are erf, relu or linear at any amplitude
 and scale, the same base for all (``_generated``, on the covariance of the scaled fields;
-ReLU I4 numerical in ``relu_i4``); exact Gaussian moments when all are
-polynomials (``polynomial``); compiled quadrature otherwise (``numerical``).
+ReLU I4 numerical in ``relu_i4``); Price's expansion, exact, when all are polynomials
+(``polynomial``), for a pair of a polynomial with an erf- or ReLU-type field (the series
+stops at the polynomial's degree; derivative means in ``means``), and for an η² average of
+erf-type and polynomial fields with at most one undifferentiated erf-type field (erf's
+Gaussian factor absorbed into the covariance, ``reweight``); compiled quadrature otherwise
+(``numerical``).
 """
+import math
+
 import numpy as np
 from numba import njit
 
 from ._generated import a1, i2, i4 as closed_i4, j2
+from .activations import ERF, affine, poly_coefficients, poly_degree
+from .means import closed_means
 from .numerical import field_i2 as numerical_field_i2, i4 as numerical_i4, pair as numerical_pair
-from .polynomial import MAX_TERMS, average2 as polynomial_average2, eta2_sum as polynomial_eta2_sum, \
-    i4 as polynomial_i4, pair as polynomial_pair
-from .activations import affine, poly_coefficients, poly_degree
+from .polynomial import MAX_TERMS, derivative_means, eta2_sum as polynomial_eta2_sum, i4 as polynomial_i4, \
+    series4, series_pair
+from .reweight import absorb
+
+_WIDTH = 3 * MAX_TERMS  # derivative means kept for a field that is not a polynomial
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 @njit(cache=True)
@@ -42,6 +53,32 @@ def _coefficients(act):
 
 
 @njit(cache=True)
+def _means(act, var, shift, out):
+    """out[m] = E[g^(m + shift)(x)], x ~ N(0, var), for a polynomial or closed-base g (out
+    zeros, length _WIDTH); returns the degree of g^(shift), or _WIDTH − 1 for a non-polynomial."""
+    if poly_degree(act) >= 0:
+        return derivative_means(_coefficients(act), var, shift, out)
+    base, A, s = affine(act)
+    closed_means(base, A, s, var, shift, out)
+    return _WIDTH - 1
+
+
+@njit(cache=True)
+def _price(sa, tb):
+    """True when Price's expansion of a pair average stops: one activation a polynomial, the
+    other a polynomial or of a closed-form base."""
+    pa, pb = poly_degree(sa) >= 0, poly_degree(tb) >= 0
+    return (pa or pb) and (pa or affine(sa)[0] >= 0) and (pb or affine(tb)[0] >= 0)
+
+
+@njit(cache=True)
+def _price_pair(sa, tb, C_aa, C_bb, C_ab):
+    mu = np.zeros((2, _WIDTH))
+    da, db = _means(sa, C_aa, 0, mu[0]), _means(tb, C_bb, 0, mu[1])
+    return series_pair(mu[0], da, mu[1], db, C_ab)
+
+
+@njit(cache=True)
 def pair(sa, tb, C_aa, C_bb, C_ab):
     """(E[g(a) h(b)], E[g''(a) h(b)], E[g'(a) h'(b)]), see the module docstring."""
     base, A_a, s_a = affine(sa)
@@ -50,8 +87,8 @@ def pair(sa, tb, C_aa, C_bb, C_ab):
         C = _scaled(C_aa, C_bb, C_ab, s_a, s_b)
         return (A_a * A_b * i2(base, *C), A_a * s_a * s_a * A_b * a1(base, *C),
                 A_a * s_a * A_b * s_b * j2(base, *C))
-    if poly_degree(sa) >= 0 and poly_degree(tb) >= 0:
-        return polynomial_pair(_coefficients(sa), _coefficients(tb), C_aa, C_bb, C_ab)
+    if _price(sa, tb):
+        return _price_pair(sa, tb, C_aa, C_bb, C_ab)
     return numerical_pair(sa, tb, C_aa, C_bb, C_ab)
 
 
@@ -62,8 +99,8 @@ def field_i2(ta, tb, C_aa, C_bb, C_ab):
     base_b, A_b, s_b = affine(tb)
     if base >= 0 and base == base_b:
         return A_a * A_b * i2(base, *_scaled(C_aa, C_bb, C_ab, s_a, s_b))
-    if poly_degree(ta) >= 0 and poly_degree(tb) >= 0:
-        return polynomial_average2(_coefficients(ta), _coefficients(tb), C_aa, C_bb, C_ab)
+    if _price(ta, tb):
+        return _price_pair(ta, tb, C_aa, C_bb, C_ab)[0]
     return numerical_field_i2(ta, tb, C_aa, C_bb, C_ab)
 
 
@@ -84,7 +121,46 @@ def i4(s, tc, td, C, a, b, c, d):
         return A * scale * A * scale * A_c * A_d * closed_i4(base, C4, 0, 1, 2, 3)
     if poly_degree(s) >= 0 and poly_degree(tc) >= 0 and poly_degree(td) >= 0:
         return polynomial_i4(_coefficients(s), _coefficients(tc), _coefficients(td), C, a, b, c, d)
+    if _reweighted(s, tc, td):
+        return _reweighted_i4(s, tc, td, C, a, b, c, d)
     return numerical_i4(s, tc, td, C, a, b, c, d)
+
+
+@njit(cache=True)
+def _reweighted(s, tc, td):
+    """True when E[g'(a) g'(b) h_c(c) h_d(d)] is exact by ``reweight``: every activation a
+    polynomial or erf-type, and h_c, h_d not both erf-type unless g is."""
+    erf_type = 0
+    for act in (s, tc, td):
+        if poly_degree(act) < 0:
+            if affine(act)[0] != ERF:
+                return False
+            erf_type += 1
+    return erf_type <= 1 or poly_degree(s) < 0
+
+
+@njit(cache=True)
+def _reweighted_i4(s, tc, td, C, a, b, c, d):
+    """E[g'(a) g'(b) h_c(c) h_d(d)]: the Gaussian factor of an erf-type g' = A s √(2/π) e^(−s²x²/2)
+    absorbed into the covariance (``reweight``), then Price's expansion over the four fields."""
+    idx, acts = (a, b, c, d), (s, s, tc, td)
+    C4, weights = np.empty((4, 4)), np.zeros(4)
+    for i in range(4):
+        for j in range(4):
+            C4[i, j] = C[idx[i], idx[j]]
+    factor = 1.0
+    if poly_degree(s) < 0:
+        _, A, scale = affine(s)
+        weights[0] = weights[1] = scale * scale
+        factor = (A * scale * _SQRT_2_OVER_PI) ** 2
+    Cp, det_factor = absorb(C4, weights)
+    mu, deg = np.zeros((4, _WIDTH)), np.zeros(4, dtype=np.int64)
+    for i in range(4):
+        if weights[i] > 0.0:
+            mu[i, 0] = 1.0  # the factor itself is in `factor`: a constant on C'
+        else:
+            deg[i] = _means(acts[i], Cp[i, i], 1 if i < 2 else 0, mu[i])
+    return factor * det_factor * series4(mu, deg, Cp[0, 1], Cp[0, 2], Cp[0, 3], Cp[1, 2], Cp[1, 3], Cp[2, 3])
 
 
 @njit(cache=True)

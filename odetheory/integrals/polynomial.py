@@ -48,12 +48,12 @@ def _series2(mu_a, sa, da, mu_b, sb, db, C_ab):
 
 
 @njit(cache=True)
-def average2(p, q, C_aa, C_bb, C_ab):
-    """E[p(a) q(b)] for polynomial coefficient vectors p, q."""
-    mu = np.empty(2 * MAX_TERMS)
-    da = derivative_means(p, C_aa, 0, mu[:MAX_TERMS])
-    db = derivative_means(q, C_bb, 0, mu[MAX_TERMS:])
-    return _series2(mu[:MAX_TERMS], 0, da, mu[MAX_TERMS:], 0, db, C_ab)
+def series_pair(mu_a, da, mu_b, db, C_ab):
+    """(E[g(a) h(b)], E[g''(a) h(b)], E[g'(a) h'(b)]) from the derivative means μ_a(m) =
+    E[g^(m)(a)], μ_b(m) = E[h^(m)(b)]; da, db: the degrees of g, h, or for a field that is not
+    a polynomial the last index of its means (the series stops at the other's degree)."""
+    return (_series2(mu_a, 0, da, mu_b, 0, db, C_ab), _series2(mu_a, 2, da, mu_b, 0, db, C_ab),
+            _series2(mu_a, 1, da, mu_b, 1, db, C_ab))
 
 
 @njit(cache=True)
@@ -62,13 +62,14 @@ def pair(ca, cb, C_aa, C_bb, C_ab):
     mu = np.empty(2 * MAX_TERMS)
     mu_a, mu_b = mu[:MAX_TERMS], mu[MAX_TERMS:]
     da, db = derivative_means(ca, C_aa, 0, mu_a), derivative_means(cb, C_bb, 0, mu_b)
-    return (_series2(mu_a, 0, da, mu_b, 0, db, C_ab), _series2(mu_a, 2, da, mu_b, 0, db, C_ab),
-            _series2(mu_a, 1, da, mu_b, 1, db, C_ab))
+    return series_pair(mu_a, da, mu_b, db, C_ab)
 
 
 @njit(cache=True)
-def _series4(mu, deg, c12, c13, c14, c23, c24, c34):
-    """Σ over the six edge multiplicities of Price's expansion for four fields (rows of mu)."""
+def series4(mu, deg, c12, c13, c14, c23, c24, c34):
+    """Σ over the six edge multiplicities of Price's expansion for four fields: E[Π_i f_i(x_i)]
+    from the derivative means mu[i, m] = E[f_i^(m)(x_i)] and deg[i] (a polynomial's degree, or
+    the last index of mu for a field whose edges stop at polynomial neighbours' degrees)."""
     total = 0.0
     p12 = 1.0
     for n12 in range(min(deg[0], deg[1]) + 1):
@@ -103,7 +104,7 @@ def i4(cs, cc, cd, C, a, b, c, d):
     mu = np.empty((4, MAX_TERMS))
     deg = (derivative_means(cs, C[a, a], 1, mu[0]), derivative_means(cs, C[b, b], 1, mu[1]),
            derivative_means(cc, C[c, c], 0, mu[2]), derivative_means(cd, C[d, d], 0, mu[3]))
-    return _series4(mu, deg, C[a, b], C[a, c], C[a, d], C[b, c], C[b, d], C[c, d])
+    return series4(mu, deg, C[a, b], C[a, c], C[a, d], C[b, c], C[b, d], C[c, d])
 
 
 @njit(cache=True)
