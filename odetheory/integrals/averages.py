@@ -13,9 +13,9 @@ and scale, the same base for all (``_generated``, on the covariance of the scale
 ReLU I4 numerical in ``relu_i4``); Price's expansion, exact, when all are polynomials
 (``polynomial``), for a pair of a polynomial with an erf- or ReLU-type field (the series
 stops at the polynomial's degree; derivative means in ``means``), and for an η² average of
-erf-type and polynomial fields with at most one undifferentiated erf-type field (erf's
-Gaussian factor absorbed into the covariance, ``reweight``); compiled quadrature otherwise
-(``numerical``).
+erf-type and polynomial fields (erf's Gaussian factor absorbed into the covariance,
+``reweight``; a polynomial student over two erf-type fields by ``erf_derivatives``);
+compiled quadrature otherwise (``numerical``).
 """
 import math
 
@@ -24,6 +24,7 @@ from numba import njit
 
 from ._generated import a1, i2, i4 as closed_i4, j2
 from .activations import ERF, affine, poly_coefficients, poly_degree
+from .erf_derivatives import i4 as erf_pair_i4
 from .means import closed_means
 from .numerical import field_i2 as numerical_field_i2, i4 as numerical_i4, pair as numerical_pair
 from .polynomial import MAX_TERMS, derivative_means, eta2_sum as polynomial_eta2_sum, i4 as polynomial_i4, \
@@ -128,15 +129,12 @@ def i4(s, tc, td, C, a, b, c, d):
 
 @njit(cache=True)
 def _reweighted(s, tc, td):
-    """True when E[g'(a) g'(b) h_c(c) h_d(d)] is exact by ``reweight``: every activation a
-    polynomial or erf-type, and h_c, h_d not both erf-type unless g is."""
-    erf_type = 0
+    """True when E[g'(a) g'(b) h_c(c) h_d(d)] is exact by ``reweight`` and ``erf_derivatives``:
+    every activation a polynomial or erf-type."""
     for act in (s, tc, td):
-        if poly_degree(act) < 0:
-            if affine(act)[0] != ERF:
-                return False
-            erf_type += 1
-    return erf_type <= 1 or poly_degree(s) < 0
+        if poly_degree(act) < 0 and affine(act)[0] != ERF:
+            return False
+    return True
 
 
 @njit(cache=True)
@@ -148,6 +146,12 @@ def _reweighted_i4(s, tc, td, C, a, b, c, d):
     for i in range(4):
         for j in range(4):
             C4[i, j] = C[idx[i], idx[j]]
+    if poly_degree(s) >= 0 and poly_degree(tc) < 0 and poly_degree(td) < 0:  # two erf-type fields
+        mu = np.zeros((2, MAX_TERMS))
+        da, db = _means(s, C4[0, 0], 1, mu[0]), _means(s, C4[1, 1], 1, mu[1])
+        _, A_c, s_c = affine(tc)
+        _, A_d, s_d = affine(td)
+        return erf_pair_i4(mu[0], da, mu[1], db, C4, A_c, s_c, A_d, s_d)
     factor = 1.0
     if poly_degree(s) < 0:
         _, A, scale = affine(s)
