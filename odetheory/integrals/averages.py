@@ -12,10 +12,11 @@ sympy derivation when all activations involved are erf, relu or linear at any am
 and scale, the same base for all (``_generated``, on the covariance of the scaled fields;
 ReLU I4 numerical in ``relu_i4``); Price's expansion, exact, when all are polynomials
 (``polynomial``), for a pair of a polynomial with an erf- or ReLU-type field (the series
-stops at the polynomial's degree; derivative means in ``means``), and for an η² average of
-erf-type and polynomial fields (erf's Gaussian factor absorbed into the covariance,
-``reweight``; a polynomial student over two erf-type fields by ``erf_derivatives``);
-compiled quadrature otherwise (``numerical``).
+stops at the polynomial's degree; derivative means in ``means``), and for the η² average
+of a polynomial student over polynomial and erf-type fields (over two erf-type fields by
+``erf_derivatives``); for an erf-type student beside any other activation, its Gaussian
+factor g' absorbed into the covariance (``reweight``) turns the η² average into a 2-field
+one, taken by that pair's route; compiled quadrature otherwise (``numerical``).
 """
 import math
 
@@ -122,56 +123,59 @@ def i4(s, tc, td, C, a, b, c, d):
         return A * scale * A * scale * A_c * A_d * closed_i4(base, C4, 0, 1, 2, 3)
     if poly_degree(s) >= 0 and poly_degree(tc) >= 0 and poly_degree(td) >= 0:
         return polynomial_i4(_coefficients(s), _coefficients(tc), _coefficients(td), C, a, b, c, d)
-    if _reweighted(s, tc, td):
-        return _reweighted_i4(s, tc, td, C, a, b, c, d)
+    if base == ERF:
+        return _erf_student_i4(s, tc, td, C, a, b, c, d)
+    if poly_degree(s) >= 0 and _polynomial_or_erf(tc) and _polynomial_or_erf(td):
+        return _polynomial_student_i4(s, tc, td, C, a, b, c, d)
     return numerical_i4(s, tc, td, C, a, b, c, d)
 
 
 @njit(cache=True)
-def _reweighted(s, tc, td):
-    """True when E[g'(a) g'(b) h_c(c) h_d(d)] is exact by ``reweight`` and ``erf_derivatives``:
-    every activation a polynomial or erf-type."""
-    for act in (s, tc, td):
-        if poly_degree(act) < 0 and affine(act)[0] != ERF:
-            return False
-    return True
+def _polynomial_or_erf(act):
+    return poly_degree(act) >= 0 or affine(act)[0] == ERF
 
 
 @njit(cache=True)
-def _reweighted_i4(s, tc, td, C, a, b, c, d):
-    """E[g'(a) g'(b) h_c(c) h_d(d)]: the Gaussian factor of an erf-type g' = A s √(2/π) e^(−s²x²/2)
-    absorbed into the covariance (``reweight``), then Price's expansion over the four fields."""
-    idx, acts = (a, b, c, d), (s, s, tc, td)
-    C4, weights = np.empty((4, 4)), np.zeros(4)
+def _erf_student_i4(s, tc, td, C, a, b, c, d):
+    """E[g'(a) g'(b) h_c(c) h_d(d)] for an erf-type student, any h_c, h_d: g' = A s √(2/π)
+    e^(−s²x²/2) is a Gaussian factor, absorbed into the covariance (``reweight``), which
+    leaves the 2-field average E'[h_c(c) h_d(d)] on C' by its own route."""
+    idx = (a, b, c, d)
+    C4, Cp = np.empty((4, 4)), np.empty((4, 4))
     for i in range(4):
         for j in range(4):
             C4[i, j] = C[idx[i], idx[j]]
-    if poly_degree(s) >= 0 and poly_degree(tc) < 0 and poly_degree(td) < 0:  # two erf-type fields
-        mu = np.zeros((2, MAX_TERMS))
-        da, db = _means(s, C4[0, 0], 1, mu[0]), _means(s, C4[1, 1], 1, mu[1])
-        _, A_c, s_c = affine(tc)
-        _, A_d, s_d = affine(td)
-        return erf_pair_i4(mu[0], da, mu[1], db, C4, A_c, s_c, A_d, s_d)
-    factor = 1.0
-    if poly_degree(s) < 0:
-        _, A, scale = affine(s)
-        weights[0] = weights[1] = scale * scale
-        factor = (A * scale * _SQRT_2_OVER_PI) ** 2
-    Cp, det_factor = absorb(C4, weights)
+    _, A, scale = affine(s)
+    det_factor = absorb(C4, 0, 1, scale * scale, Cp)
+    return (A * scale * _SQRT_2_OVER_PI) ** 2 * det_factor * field_i2(tc, td, Cp[2, 2], Cp[3, 3], Cp[2, 3])
+
+
+@njit(cache=True)
+def _polynomial_student_i4(s, tc, td, C, a, b, c, d):
+    """E[g'(a) g'(b) h_c(c) h_d(d)] for a polynomial student and polynomial or erf-type h_c, h_d
+    (not all polynomials): Price's expansion with erf's closed derivative means, which stops
+    at the polynomials' degrees with at most one erf-type field; over two, ``erf_derivatives``."""
+    idx, acts = (a, b, c, d), (s, s, tc, td)
+    C4 = np.empty((4, 4))
+    for i in range(4):
+        for j in range(4):
+            C4[i, j] = C[idx[i], idx[j]]
     mu, deg = np.zeros((4, _WIDTH)), np.zeros(4, dtype=np.int64)
     for i in range(4):
-        if weights[i] > 0.0:
-            mu[i, 0] = 1.0  # the factor itself is in `factor`: a constant on C'
-        else:
-            deg[i] = _means(acts[i], Cp[i, i], 1 if i < 2 else 0, mu[i])
-    return factor * det_factor * series4(mu, deg, Cp[0, 1], Cp[0, 2], Cp[0, 3], Cp[1, 2], Cp[1, 3], Cp[2, 3])
+        deg[i] = _means(acts[i], C4[i, i], 1 if i < 2 else 0, mu[i])
+    if poly_degree(tc) < 0 and poly_degree(td) < 0:  # two erf-type fields
+        _, A_c, s_c = affine(tc)
+        _, A_d, s_d = affine(td)
+        return erf_pair_i4(mu[0], deg[0], mu[1], deg[1], C4, A_c, s_c, A_d, s_d)
+    return series4(mu, deg, C4[0, 1], C4[0, 2], C4[0, 3], C4[1, 2], C4[1, 3], C4[2, 3])
 
 
 @njit(cache=True)
 def eta2_sum(codes, C, u, k, l):
     """Σ_cd u_c u_d I4(k, l, c, d) over all fields c, d (codes: the activation of each field);
     the route is decided once when every field has the same closed-form base (at any
-    amplitude and scale), or when all are polynomials."""
+    amplitude and scale), when all are polynomials, or when the student is erf-type (its
+    Gaussian factors absorbed once, then 2-field averages)."""
     n = u.shape[0]
     base = affine(codes[k])[0]
     same, unit, polynomials = base >= 0, True, True
@@ -195,6 +199,17 @@ def eta2_sum(codes, C, u, k, l):
             total += us[c] * us[c] * closed_i4(base, Cs, k, l, c, c)
             for d in range(c + 1, n):
                 total += 2.0 * us[c] * us[d] * closed_i4(base, Cs, k, l, c, d)
+        return factor * total
+    if base == ERF:  # an erf-type student beside other fields: one C' per (k, l) (``reweight``)
+        _, A, scale = affine(codes[k])
+        Cp = np.empty_like(C)
+        factor = (A * scale * _SQRT_2_OVER_PI) ** 2 * absorb(C, k, l, scale * scale, Cp)
+        total = 0.0
+        for c in range(n):
+            if u[c] != 0.0:
+                total += u[c] * u[c] * field_i2(codes[c], codes[c], Cp[c, c], Cp[c, c], Cp[c, c])
+                for d in range(c + 1, n):
+                    total += 2.0 * u[c] * u[d] * field_i2(codes[c], codes[d], Cp[c, c], Cp[d, d], Cp[c, d])
         return factor * total
     if polynomials:
         coefficients, degrees = np.zeros((n, MAX_TERMS)), np.empty(n, dtype=np.int64)

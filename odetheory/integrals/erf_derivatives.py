@@ -21,7 +21,6 @@ from numba import njit
 from ._generated import i2
 from .activations import ERF
 from .means import base_mean
-from .reweight import absorb
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
@@ -61,21 +60,23 @@ def pair_average(i, j, A_c, s_c, A_d, s_d, C_cc, C_dd, C_cd):
         return A_c * A_d * i2(ERF, s_c * s_c * C_cc, s_d * s_d * C_dd, s_c * s_d * C_cd)
     if i == 0:  # put the differentiated field first
         return pair_average(j, i, A_d, s_d, A_c, s_c, C_dd, C_cc, C_cd)
-    C = np.array([[C_cc, C_cd], [C_cd, C_dd]])
-    weights = np.array([s_c * s_c, s_d * s_d if j > 0 else 0.0])
-    Cp, det_factor = absorb(C, weights)
-    factor = _factor(i, A_c, s_c) * det_factor
+    # ``reweight`` for two fields, written out: C' = C (I + W C)⁻¹, W = diag(w_c, w_d)
+    w_c, w_d = s_c * s_c, (s_d * s_d if j > 0 else 0.0)
+    det = (1.0 + w_c * C_cc) * (1.0 + w_d * C_dd) - w_c * w_d * C_cd * C_cd
+    Cp_cc = (C_cc * (1.0 + w_d * C_dd) - w_d * C_cd * C_cd) / det
+    Cp_dd = (C_dd * (1.0 + w_c * C_cc) - w_c * C_cd * C_cd) / det
+    Cp_cd = C_cd / det
+    factor = _factor(i, A_c, s_c) / math.sqrt(det)
     # Price's series in C'_cd: the He_{i−1}(s_c c) side stops it at degree i − 1
-    u_var = s_c * s_c * Cp[0, 0]
     total, power = 0.0, 1.0
     for n in range(i):
-        left = s_c ** n * _hermite_derivative_mean(i - 1, n, u_var)
+        left = s_c ** n * _hermite_derivative_mean(i - 1, n, s_c * s_c * Cp_cc)
         if j > 0:
-            right = s_d ** n * _hermite_derivative_mean(j - 1, n, s_d * s_d * Cp[1, 1])
+            right = s_d ** n * _hermite_derivative_mean(j - 1, n, s_d * s_d * Cp_dd)
         else:
-            right = A_d * s_d ** n * base_mean(ERF, s_d * s_d * Cp[1, 1], n)
+            right = A_d * s_d ** n * base_mean(ERF, s_d * s_d * Cp_dd, n)
         total += power * left * right
-        power *= Cp[0, 1] / (n + 1)
+        power *= Cp_cd / (n + 1)
     if j > 0:
         factor *= _factor(j, A_d, s_d)
     return factor * total
@@ -86,6 +87,7 @@ def i4(mu_a, da, mu_b, db, C4, A_c, s_c, A_d, s_d):
     """E[g'(a) g'(b) f(c) h(d)] for a polynomial g' (derivative means mu_a, mu_b at C4[0, 0],
     C4[1, 1]; degrees da, db) and erf-type f, h; C4 (4, 4) the covariance of (a, b, c, d)."""
     ab, ac, ad, bc, bd = C4[0, 1], C4[0, 2], C4[0, 3], C4[1, 2], C4[1, 3]
+    table = np.full((da + db + 1, da + db + 1), np.nan)  # E[f^(i)(c) h^(j)(d)], filled when first needed
     total = 0.0
     p_ab = 1.0
     for n_ab in range(min(da, db) + 1):
@@ -101,8 +103,10 @@ def i4(mu_a, da, mu_b, db, C4, A_c, s_c, A_d, s_d):
                         for n_bd in range(db - n_ab - n_bc + 1):
                             m_b = mu_b[n_ab + n_bc + n_bd]
                             if m_b != 0.0:
-                                total += p_bd * m_b * pair_average(n_ac + n_bc, n_ad + n_bd, A_c, s_c, A_d, s_d,
-                                                                   C4[2, 2], C4[3, 3], C4[2, 3])
+                                i, j = n_ac + n_bc, n_ad + n_bd
+                                if np.isnan(table[i, j]):
+                                    table[i, j] = pair_average(i, j, A_c, s_c, A_d, s_d, C4[2, 2], C4[3, 3], C4[2, 3])
+                                total += p_bd * m_b * table[i, j]
                             p_bd *= bd / (n_bd + 1)
                         p_bc *= bc / (n_bc + 1)
                 p_ad *= ad / (n_ad + 1)
