@@ -12,7 +12,8 @@ sympy derivation when all activations involved are erf, relu or linear at any am
 and scale, the same base for all (``_generated``, on the covariance of the scaled fields;
 ReLU I4 numerical in ``relu_i4``); Price's expansion, exact, when all are polynomials
 (``polynomial``), for a pair of a polynomial with an erf- or ReLU-type field (the series
-stops at the polynomial's degree; derivative means in ``means``), and for the η² average
+stops at the polynomial's degree; derivative means in ``means``) and for an erf-type
+field beside a ReLU-type one (all terms beyond the first vanish by parity), and for the η² average
 of a polynomial student over polynomial and erf-type fields (over two erf-type fields by
 ``erf_derivatives``); for an erf-type student beside any other activation, its Gaussian
 factor g' absorbed into the covariance (``reweight``) turns the η² average into a 2-field
@@ -24,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from ._generated import a1, i2, i4 as closed_i4, j2
-from .activations import ERF, affine, poly_coefficients, poly_degree
+from .activations import ERF, RELU, affine, poly_coefficients, poly_degree
 from .erf_derivatives import i4 as erf_pair_i4
 from .means import closed_means
 from .numerical import field_i2 as numerical_field_i2, i4 as numerical_i4, pair as numerical_pair
@@ -67,16 +68,23 @@ def _means(act, var, shift, out):
 
 @njit(cache=True)
 def _price(sa, tb):
-    """True when Price's expansion of a pair average stops: one activation a polynomial, the
-    other a polynomial or of a closed-form base."""
+    """True when Price's expansion of a pair average stops: one activation a polynomial and
+    the other a polynomial or of a closed-form base; or one erf-type and the other relu-type
+    (erf's derivative means vanish at even orders, relu's at odd orders from 3 on, so no
+    term beyond C_ab^1 survives)."""
     pa, pb = poly_degree(sa) >= 0, poly_degree(tb) >= 0
-    return (pa or pb) and (pa or affine(sa)[0] >= 0) and (pb or affine(tb)[0] >= 0)
+    ba, bb = affine(sa)[0], affine(tb)[0]
+    if not (pa or pb):
+        return (ba == ERF and bb == RELU) or (ba == RELU and bb == ERF)
+    return (pa or ba >= 0) and (pb or bb >= 0)
 
 
 @njit(cache=True)
 def _price_pair(sa, tb, C_aa, C_bb, C_ab):
     mu = np.zeros((2, _WIDTH))
     da, db = _means(sa, C_aa, 0, mu[0]), _means(tb, C_bb, 0, mu[1])
+    if poly_degree(sa) < 0 and poly_degree(tb) < 0:  # erf beside relu: the terms n ≤ 1 (``_price``)
+        da = db = 3
     return series_pair(mu[0], da, mu[1], db, C_ab)
 
 
