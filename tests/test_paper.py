@@ -2,6 +2,7 @@
 import os
 
 import numpy as np
+import pytest
 
 from odetheory.cli import main
 from odetheory.experiments.degeneracy import degeneracy, flip_images, report
@@ -25,6 +26,15 @@ def test_dfa_ends_in_the_image_with_the_largest_alignment():
     assert "DFA ended in the image with the largest v·F" in report((outcomes, converged))
 
 
+def test_figures_quick_write_one_png_and_keep_it(tmp_path, capsys):
+    """One figure in the default run (every figure: the slow test below; the deep figures'
+    content: tests/test_deep.py); a second run does not overwrite it without --force."""
+    assert main(["figures", "--quick", "--only", "fig3b", "--out-dir", str(tmp_path)]) == 0
+    assert os.listdir(tmp_path) == ["fig3b_quick.png"] and os.path.getsize(tmp_path / "fig3b_quick.png") > 20_000
+    assert main(["figures", "--quick", "--only", "fig3b", "--out-dir", str(tmp_path)]) == 2
+
+
+@pytest.mark.slow
 def test_figures_quick_write_every_png(tmp_path, capsys):
     code = main(["figures", "--quick", "--out-dir", str(tmp_path)])
     assert code == 0
