@@ -144,53 +144,44 @@ def eta2_sum(coefficients, degrees, C, u, k, l):
         top = max(top, degrees[c])
     pkl = np.empty(MAX_TERMS)
     _powers(C[k, l], min(dk, dl), pkl)
-    # the pairs α = (i, j) in order of i + j: μ_c(i + j + m) vanishes for i + j > deg − m,
-    # so at order m only the first active[m] of them take part
-    ai, aj = np.empty(width, dtype=np.int64), np.empty(width, dtype=np.int64)
-    a = 0
-    for total_degree in range(dk + dl + 1):
-        for i in range(dk + 1):
-            j = total_degree - i
-            if 0 <= j <= dl:
-                ai[a], aj[a] = i, j
-                a += 1
     X, Y, G = np.empty((n, width)), np.empty((n, width)), np.zeros((width, width))
     P = np.ones((n, n))  # C^{∘m}/m!, entry by entry
     for m in range(top + 1):
-        w = 0
-        while w < width and ai[w] + aj[w] + m <= top:
-            w += 1
         for c in range(n):
-            for a in range(w):
-                X[c, a] = u[c] * pk[c, ai[a]] * pl[c, aj[a]] * mu[c, ai[a] + aj[a] + m]
+            for i in range(dk + 1):
+                for j in range(dl + 1):
+                    X[c, i * (dl + 1) + j] = u[c] * pk[c, i] * pl[c, j] * mu[c, i + j + m]
         if m == 0:  # P = 1: G = s sᵀ with s the column sums of X
-            for a in range(w):
+            for a in range(width):
                 Y[0, a] = 0.0
                 for c in range(n):
                     Y[0, a] += X[c, a]
-            for a in range(w):
-                for b in range(w):
+            for a in range(width):
+                for b in range(width):
                     G[a, b] += Y[0, a] * Y[0, b]
         else:
             for c in range(n):
                 for d in range(n):
                     P[c, d] *= C[c, d] / m
             for c in range(n):  # Y = P X
-                for a in range(w):
+                for a in range(width):
                     Y[c, a] = 0.0
                 for d in range(n):
-                    p = P[c, d]
-                    for a in range(w):
-                        Y[c, a] += p * X[d, a]
-            for a in range(w):  # G = Xᵀ Y
-                for b in range(w):
+                    w = P[c, d]
+                    for a in range(width):
+                        Y[c, a] += w * X[d, a]
+            for a in range(width):  # G = Xᵀ Y
+                for b in range(width):
                     acc = 0.0
                     for c in range(n):
                         acc += X[c, a] * Y[c, b]
                     G[a, b] += acc
     total = 0.0  # W does not depend on m: contract the sum over m once
     for n12 in range(min(dk, dl) + 1):
-        for a in range(width):
-            for b in range(width):
-                total += pkl[n12] * mk[n12 + ai[a] + ai[b]] * ml[n12 + aj[a] + aj[b]] * G[a, b]
+        for i in range(dk + 1):
+            for j in range(dl + 1):
+                for i2 in range(dk + 1):
+                    for j2 in range(dl + 1):
+                        total += pkl[n12] * mk[n12 + i + i2] * ml[n12 + j + j2] * \
+                            G[i * (dl + 1) + j, i2 * (dl + 1) + j2]
     return total
