@@ -115,6 +115,16 @@ def field_i2(ta, tb, C_aa, C_bb, C_ab):
 
 
 @njit(cache=True)
+def _fields(C, a, b, c, d):
+    """The covariance (4, 4) of the fields a, b, c, d (indices into C; they may repeat)."""
+    idx, C4 = (a, b, c, d), np.empty((4, 4))
+    for i in range(4):
+        for j in range(4):
+            C4[i, j] = C[idx[i], idx[j]]
+    return C4
+
+
+@njit(cache=True)
 def i4(s, tc, td, C, a, b, c, d):
     """E[g'(a) g'(b) h_c(c) h_d(d)], see the module docstring."""
     base, A, scale = affine(s)
@@ -123,11 +133,10 @@ def i4(s, tc, td, C, a, b, c, d):
     if base >= 0 and base == base_c and base == base_d:
         if A == A_c == A_d == 1.0 and scale == s_c == s_d == 1.0:
             return closed_i4(base, C, a, b, c, d)
-        idx, scales = (a, b, c, d), (scale, scale, s_c, s_d)
-        C4 = np.empty((4, 4))
+        C4, scales = _fields(C, a, b, c, d), (scale, scale, s_c, s_d)
         for i in range(4):
             for j in range(4):
-                C4[i, j] = scales[i] * scales[j] * C[idx[i], idx[j]]
+                C4[i, j] *= scales[i] * scales[j]
         return A * scale * A * scale * A_c * A_d * closed_i4(base, C4, 0, 1, 2, 3)
     if poly_degree(s) >= 0 and poly_degree(tc) >= 0 and poly_degree(td) >= 0:
         return polynomial_i4(_coefficients(s), _coefficients(tc), _coefficients(td), C, a, b, c, d)
@@ -148,11 +157,7 @@ def _erf_student_i4(s, tc, td, C, a, b, c, d):
     """E[g'(a) g'(b) h_c(c) h_d(d)] for an erf-type student, any h_c, h_d: g' = A s √(2/π)
     e^(−s²x²/2) is a Gaussian factor, absorbed into the covariance (``reweight``), which
     leaves the 2-field average E'[h_c(c) h_d(d)] on C' by its own route."""
-    idx = (a, b, c, d)
-    C4, Cp = np.empty((4, 4)), np.empty((4, 4))
-    for i in range(4):
-        for j in range(4):
-            C4[i, j] = C[idx[i], idx[j]]
+    C4, Cp = _fields(C, a, b, c, d), np.empty((4, 4))
     _, A, scale = affine(s)
     det_factor = absorb(C4, 0, 1, scale * scale, Cp)
     return (A * scale * _SQRT_2_OVER_PI) ** 2 * det_factor * field_i2(tc, td, Cp[2, 2], Cp[3, 3], Cp[2, 3])
@@ -163,11 +168,7 @@ def _polynomial_student_i4(s, tc, td, C, a, b, c, d):
     """E[g'(a) g'(b) h_c(c) h_d(d)] for a polynomial student and polynomial or erf-type h_c, h_d
     (not all polynomials): Price's expansion with erf's closed derivative means, which stops
     at the polynomials' degrees with at most one erf-type field; over two, ``erf_derivatives``."""
-    idx, acts = (a, b, c, d), (s, s, tc, td)
-    C4 = np.empty((4, 4))
-    for i in range(4):
-        for j in range(4):
-            C4[i, j] = C[idx[i], idx[j]]
+    acts, C4 = (s, s, tc, td), _fields(C, a, b, c, d)
     mu, deg = np.zeros((4, _WIDTH)), np.zeros(4, dtype=np.int64)
     for i in range(4):
         deg[i] = _means(acts[i], C4[i, i], 1 if i < 2 else 0, mu[i])
