@@ -28,6 +28,7 @@ from ._generated import a1, i2, i4 as closed_i4, j2
 from .activations import ERF, RELU, affine, poly_coefficients, poly_degree
 from .erf_derivatives import i4 as erf_pair_i4
 from .means import closed_means
+from .orthant import MAX_DEGREE as ORTHANT_MAX_DEGREE, average as orthant_average
 from .numerical import field_i2 as numerical_field_i2, i4 as numerical_i4, pair as numerical_pair
 from .polynomial import MAX_TERMS, derivative_means, eta2_sum as polynomial_eta2_sum, i4 as polynomial_i4, \
     series4, series_pair
@@ -144,7 +145,45 @@ def i4(s, tc, td, C, a, b, c, d):
         return _erf_student_i4(s, tc, td, C, a, b, c, d)
     if poly_degree(s) >= 0 and _polynomial_or_erf(tc) and _polynomial_or_erf(td):
         return _polynomial_student_i4(s, tc, td, C, a, b, c, d)
+    if _polynomial_or_relu(s) and _polynomial_or_relu(tc) and _polynomial_or_relu(td):
+        value = _step_polynomial_i4(s, tc, td, C, a, b, c, d)
+        if not math.isnan(value):
+            return value
     return numerical_i4(s, tc, td, C, a, b, c, d)
+
+
+@njit(cache=True)
+def _polynomial_or_relu(act):
+    return poly_degree(act) >= 0 or affine(act)[0] == RELU
+
+
+@njit(cache=True)
+def _step_polynomial_i4(s, tc, td, C, a, b, c, d):
+    """E[g'(a) g'(b) h_c(c) h_d(d)] when every activation is polynomial or ReLU-type (not all
+    of one kind): in the scaled fields y = s x, A relu(s x) = A y θ(y) and its derivative is
+    A s θ(y), so the average is one of steps times polynomials (``orthant``); NaN when four
+    distinct steps remain."""
+    acts, C4 = (s, s, tc, td), _fields(C, a, b, c, d)
+    polys, degrees = np.zeros((4, ORTHANT_MAX_DEGREE + 1)), np.zeros(4, dtype=np.int64)
+    scales, steps = np.ones(4), 0
+    for i in range(4):
+        shift = 1 if i < 2 else 0
+        if poly_degree(acts[i]) >= 0:
+            coefficients = _coefficients(acts[i])
+            degrees[i] = len(coefficients) - 1 - shift
+            for m in range(degrees[i] + 1):
+                polys[i, m] = coefficients[m + shift] * (m + 1 if shift else 1)
+            if degrees[i] < 0:  # g' of a constant
+                return 0.0
+        else:
+            _, A, scale = affine(acts[i])
+            scales[i], steps = scale, steps | 1 << i
+            degrees[i] = 1 - shift
+            polys[i, degrees[i]] = A * scale if shift else A
+    for i in range(4):
+        for j in range(4):
+            C4[i, j] *= scales[i] * scales[j]
+    return orthant_average(C4, steps, polys, degrees)
 
 
 @njit(cache=True)
