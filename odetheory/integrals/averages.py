@@ -15,7 +15,9 @@ ReLU I4 numerical in ``relu_i4``); Price's expansion, exact, when all are polyno
 stops at the polynomial's degree; derivative means in ``means``) and for an erf-type
 field beside a ReLU-type one (all terms beyond the first vanish by parity), and for the η² average
 of a polynomial student over polynomial and erf-type fields (over two erf-type fields by
-``erf_derivatives``); for an erf-type student beside any other activation, its Gaussian
+``erf_derivatives``); the η² average over ReLU-type and polynomial fields, not all of one kind,
+as steps times polynomials by Stein's lemma down to orthant probabilities (``orthant``, exact,
+while at most three distinct steps remain); for an erf-type student beside any other activation, its Gaussian
 factor g' absorbed into the covariance (``reweight``) turns the η² average into a 2-field
 one, taken by that pair's route; compiled quadrature otherwise (``numerical``).
 """
@@ -134,18 +136,15 @@ def i4(s, tc, td, C, a, b, c, d):
     if base >= 0 and base == base_c and base == base_d:
         if A == A_c == A_d == 1.0 and scale == s_c == s_d == 1.0:
             return closed_i4(base, C, a, b, c, d)
-        C4, scales = _fields(C, a, b, c, d), (scale, scale, s_c, s_d)
-        for i in range(4):
-            for j in range(4):
-                C4[i, j] *= scales[i] * scales[j]
+        C4 = _scale_fields(_fields(C, a, b, c, d), np.array((scale, scale, s_c, s_d)))
         return A * scale * A * scale * A_c * A_d * closed_i4(base, C4, 0, 1, 2, 3)
     if poly_degree(s) >= 0 and poly_degree(tc) >= 0 and poly_degree(td) >= 0:
         return polynomial_i4(_coefficients(s), _coefficients(tc), _coefficients(td), C, a, b, c, d)
     if base == ERF:
         return _erf_student_i4(s, tc, td, C, a, b, c, d)
-    if poly_degree(s) >= 0 and _polynomial_or_erf(tc) and _polynomial_or_erf(td):
+    if poly_degree(s) >= 0 and _polynomial_or(tc, ERF) and _polynomial_or(td, ERF):
         return _polynomial_student_i4(s, tc, td, C, a, b, c, d)
-    if _polynomial_or_relu(s) and _polynomial_or_relu(tc) and _polynomial_or_relu(td):
+    if _polynomial_or(s, RELU) and _polynomial_or(tc, RELU) and _polynomial_or(td, RELU):
         value = _step_polynomial_i4(s, tc, td, C, a, b, c, d)
         if not math.isnan(value):
             return value
@@ -153,8 +152,19 @@ def i4(s, tc, td, C, a, b, c, d):
 
 
 @njit(cache=True)
-def _polynomial_or_relu(act):
-    return poly_degree(act) >= 0 or affine(act)[0] == RELU
+def _scale_fields(C4, scales):
+    """C4 (4, 4) of the fields x_i, in place, to that of the scaled fields scales[i] x_i."""
+    for i in range(4):
+        for j in range(4):
+            C4[i, j] *= scales[i] * scales[j]
+    return C4
+
+
+@njit(cache=True)
+def _polynomial_or(act, base):
+    """True for a polynomial, or for an activation of that closed-form base at any amplitude
+    and scale (``activations.affine``)."""
+    return poly_degree(act) >= 0 or affine(act)[0] == base
 
 
 @njit(cache=True)
@@ -180,15 +190,7 @@ def _step_polynomial_i4(s, tc, td, C, a, b, c, d):
             scales[i], steps = scale, steps | 1 << i
             degrees[i] = 1 - shift
             polys[i, degrees[i]] = A * scale if shift else A
-    for i in range(4):
-        for j in range(4):
-            C4[i, j] *= scales[i] * scales[j]
-    return orthant_average(C4, steps, polys, degrees)
-
-
-@njit(cache=True)
-def _polynomial_or_erf(act):
-    return poly_degree(act) >= 0 or affine(act)[0] == ERF
+    return orthant_average(_scale_fields(C4, scales), steps, polys, degrees)
 
 
 @njit(cache=True)
