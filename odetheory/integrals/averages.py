@@ -136,7 +136,7 @@ def i4(s, tc, td, C, a, b, c, d):
     if base >= 0 and base == base_c and base == base_d:
         if A == A_c == A_d == 1.0 and scale == s_c == s_d == 1.0:
             return closed_i4(base, C, a, b, c, d)
-        C4 = _scale_fields(_fields(C, a, b, c, d), np.array((scale, scale, s_c, s_d)))
+        C4 = _scale_fields(_fields(C, a, b, c, d), (scale, scale, s_c, s_d))
         return A * scale * A * scale * A_c * A_d * closed_i4(base, C4, 0, 1, 2, 3)
     if poly_degree(s) >= 0 and poly_degree(tc) >= 0 and poly_degree(td) >= 0:
         return polynomial_i4(_coefficients(s), _coefficients(tc), _coefficients(td), C, a, b, c, d)
@@ -153,7 +153,8 @@ def i4(s, tc, td, C, a, b, c, d):
 
 @njit(cache=True)
 def _scale_fields(C4, scales):
-    """C4 (4, 4) of the fields x_i, in place, to that of the scaled fields scales[i] x_i."""
+    """C4 (4, 4) of the fields x_i, in place, to that of the scaled fields scales[i] x_i
+    (scales: 4 floats, a tuple or an array)."""
     for i in range(4):
         for j in range(4):
             C4[i, j] *= scales[i] * scales[j]
