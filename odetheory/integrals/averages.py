@@ -19,7 +19,8 @@ of a polynomial student over polynomial and erf-type fields (over two erf-type f
 as steps times polynomials by Stein's lemma down to orthant probabilities (``orthant``, exact,
 while at most three distinct steps remain); for an erf-type student beside any other activation, its Gaussian
 factor g' absorbed into the covariance (``reweight``) turns the η² average into a 2-field
-one, taken by that pair's route; compiled quadrature otherwise (``numerical``).
+one, taken by that pair's route; compiled quadrature otherwise (``numerical``), the η² sum of
+smooth activations on it by one 2-d rule over the student pair and Mehler's series (``mehler``).
 """
 import math
 
@@ -30,6 +31,7 @@ from ._generated import a1, i2, i4 as closed_i4, j2
 from .activations import ERF, RELU, affine, poly_coefficients, poly_degree
 from .erf_derivatives import i4 as erf_pair_i4
 from .means import closed_means
+from .mehler import eta2_sum as mehler_eta2_sum
 from .orthant import MAX_DEGREE as ORTHANT_MAX_DEGREE, average as orthant_average
 from .numerical import field_i2 as numerical_field_i2, i4 as numerical_i4, pair as numerical_pair
 from .polynomial import MAX_TERMS, derivative_means, eta2_sum as polynomial_eta2_sum, i4 as polynomial_i4, \
@@ -162,6 +164,12 @@ def _scale_fields(C4, scales):
 
 
 @njit(cache=True)
+def _numerical(act):
+    """True for an activation on the quadrature route (neither a polynomial nor of a closed-form base)."""
+    return poly_degree(act) < 0 and affine(act)[0] < 0
+
+
+@njit(cache=True)
 def _polynomial_or(act, base):
     """True for a polynomial, or for an activation of that closed-form base at any amplitude
     and scale (``activations.affine``)."""
@@ -268,6 +276,12 @@ def eta2_sum(codes, C, u, k, l):
             degrees[c] = poly_degree(codes[c])
             coefficients[c, :degrees[c] + 1] = _coefficients(codes[c])
         return polynomial_eta2_sum(coefficients, degrees, C, u, k, l)
+    smooth, numerical = base != RELU, _numerical(codes[k])
+    for c in range(n):
+        if u[c] != 0.0:
+            smooth, numerical = smooth and affine(codes[c])[0] != RELU, numerical or _numerical(codes[c])
+    if smooth and numerical:  # quadrature, no kinks: one 2-d rule over (λ_k, λ_l), Mehler's series
+        return mehler_eta2_sum(codes, C, u, k, l)
     total = 0.0
     for c in range(n):
         total += u[c] * u[c] * i4(codes[k], codes[c], codes[c], C, k, l, c, c)

@@ -5,11 +5,11 @@
 of ``rhs``: the module's own functions for built-in activations, copies bound to a user
 expression's compiled functions otherwise (``integrals.pairs``).
 """
-from ..integrals import averages, numerical
+from ..integrals import averages, mehler, numerical
 from ..integrals.pairs import functions
 from . import rhs
 
-ODE_MODULES = (numerical, averages, rhs)
+ODE_MODULES = (numerical, mehler, averages, rhs)
 
 
 def rhs_functions(activation, teacher_activation=None):
