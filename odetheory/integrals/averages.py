@@ -280,7 +280,7 @@ def eta2_sum(codes, C, u, k, l):
     for c in range(n):
         if u[c] != 0.0:
             smooth, numerical = smooth and affine(codes[c])[0] != RELU, numerical or _numerical(codes[c])
-    if smooth and numerical:  # quadrature, no kinks: one 2-d rule over (λ_k, λ_l), Mehler's series
+    if smooth and numerical and C[k, k] > 0.0:  # quadrature, no kinks: one 2-d rule over (λ_k, λ_l), Mehler
         return mehler_eta2_sum(codes, C, u, k, l)
     total = 0.0
     for c in range(n):

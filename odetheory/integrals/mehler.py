@@ -21,8 +21,9 @@ import math
 import numpy as np
 from numba import njit
 
-from .activations import g, g_prime, strip
-from .numerical import I4_H_MAX, I4_L, I4_N_MAX, I4_STEP, TABLE_H_MAX, TABLE_STEP, i4 as numerical_i4, n_nodes
+from .activations import g, g_prime
+from .numerical import I4_H_MAX, I4_L, I4_N_MAX, I4_STEP, LAGRANGE, TABLE_H_MAX, TABLE_STEP, i4 as numerical_i4, \
+    n_nodes, smooth_strip, trapezoid
 
 # the series is cut where |ρ|^(N+1) ≤ TOL; a pair needing more than MAX_TERMS terms (|ρ| ≳ 0.5)
 # goes to the nested quadrature
@@ -31,35 +32,14 @@ TOL, MAX_TERMS = 1e-10, 32
 ZETA_L = 11.0
 # a field whose conditional variance is below this fraction of its variance counts as determined
 DETERMINED = 1e-12
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-# 1/Π_{m≠j}(j − m) of the 6-point Lagrange basis on 0..5
-_LAGRANGE = np.array([-1.0 / 120.0, 1.0 / 24.0, -1.0 / 12.0, 1.0 / 12.0, -1.0 / 24.0, 1.0 / 120.0])
-
-
-@njit(cache=True)
-def _strip(act):
-    d = strip(act)
-    return d if d > 0.0 else np.inf
-
-
-@njit(cache=True)
-def _trapezoid(n, cutoff):
-    """n equally spaced nodes on [−cutoff, cutoff], trapezoid weights times the normal density."""
-    h = 2.0 * cutoff / (n - 1) if n > 1 else 0.0
-    z, w = np.zeros(n), np.ones(n)
-    for i in range(n):
-        if n > 1:
-            z[i] = -cutoff + i * h
-            w[i] = h * _INV_SQRT_2PI * math.exp(-0.5 * z[i] * z[i])
-    return z, w
 
 
 @njit(cache=True)
 def _coefficient_table(act, sigma, n_terms, lo, spacing, n_grid):
     """table (n_grid, n_terms + 2): at m = lo + (j − 2)·spacing, columns a_0..a_{n_terms}(m) and
     E[h(m + σ ζ)²] (the diagonal), for activation act; ζ by the trapezoid rule on |ζ| ≤ ZETA_L."""
-    n_z = n_nodes(sigma, _strip(act), ZETA_L, I4_H_MAX, I4_STEP, 4 * I4_N_MAX)
-    zeta, w = _trapezoid(n_z, ZETA_L)
+    n_z = n_nodes(sigma, smooth_strip(act), ZETA_L, I4_H_MAX, I4_STEP, 4 * I4_N_MAX)
+    zeta, w = trapezoid(n_z, ZETA_L)
     width = n_terms + 2
     psi = np.empty((n_z, n_terms + 1))  # w_i He_n(ζ_i)/√n!, by the normalised recurrence
     for i in range(n_z):
@@ -85,18 +65,18 @@ def _coefficient_table(act, sigma, n_terms, lo, spacing, n_grid):
 
 
 @njit(cache=True)
-def _interpolate_row(table, lo, spacing, x, out):
-    """out[:] = the table's columns at x, by 6-point Lagrange interpolation on its grid."""
+def _interpolate_row(table, lo, spacing, x, weights, out):
+    """out[:] = the table's columns at x, by 6-point Lagrange interpolation on its grid
+    (weights: a buffer of 6)."""
     u = (x - lo) / spacing + 2.0
     j = min(max(int(math.floor(u)) - 2, 0), table.shape[0] - 6)
     t = u - j
-    weights = np.empty(6)
     p = t * (t - 1.0) * (t - 2.0) * (t - 3.0) * (t - 4.0) * (t - 5.0)
     for m in range(6):
         if p == 0.0:
             weights[m] = 1.0 if abs(t - m) < 0.5 else 0.0
         else:
-            weights[m] = p * _LAGRANGE[m] / (t - m)
+            weights[m] = p * LAGRANGE[m] / (t - m)
     for c in range(out.shape[0]):
         acc = 0.0
         for m in range(6):
@@ -105,24 +85,12 @@ def _interpolate_row(table, lo, spacing, x, out):
 
 
 @njit(cache=True)
-def _pairwise(codes, C, u, k, l):
-    total = 0.0
-    for c in range(u.shape[0]):
-        total += u[c] * u[c] * numerical_i4(codes[k], codes[c], codes[c], C, k, l, c, c)
-        for d in range(c + 1, u.shape[0]):
-            total += 2.0 * u[c] * u[d] * numerical_i4(codes[k], codes[c], codes[d], C, k, l, c, d)
-    return total
-
-
-@njit(cache=True)
 def eta2_sum(codes, C, u, k, l):
     """Σ_cd u_c u_d E[g'(λ_k) g'(λ_l) h_c(x_c) h_d(x_d)] over all fields c, d (C (n, n) their
     covariance, codes (n,) their activations, g = codes[k]), by conditioning on (λ_k, λ_l)
-    and Mehler's series (module docstring). No field may be ReLU-type."""
+    and Mehler's series (module docstring). No field may be ReLU-type; C[k, k] > 0."""
     n = u.shape[0]
     s = codes[k]
-    if C[k, k] <= 0.0:
-        return _pairwise(codes, C, u, k, l)
     # coordinates: λ_k = A[k, 0] z_0; λ_l = A[l, 0] z_0 + A[l, 1] z_1 (z_1 absent when λ_l ∝ λ_k)
     A = np.zeros((n, 2))
     sigma_k = math.sqrt(C[k, k])
@@ -163,11 +131,11 @@ def eta2_sum(codes, C, u, k, l):
                 pair_terms[c, d] = N
                 terms[c], terms[d] = max(terms[c], N), max(terms[d], N)
     # each random field's table over the range of m_c on the outer grid
-    d_all = _strip(s)
+    d_all = smooth_strip(s)
     scale0, scale1 = abs(A[k, 0]), abs(A[l, 1])
     for c in range(n):
         if active[c] or c == l:
-            d_all = min(d_all, _strip(codes[c]))
+            d_all = min(d_all, smooth_strip(codes[c]))
             scale0, scale1 = max(scale0, abs(A[c, 0])), max(scale1, abs(A[c, 1]))
     lo = np.zeros(n)
     spacing = np.ones(n)
@@ -175,14 +143,15 @@ def eta2_sum(codes, C, u, k, l):
     for c in range(n):
         if active[c] and sigma[c] > 0.0:
             reach = I4_L * (abs(A[c, 0]) + abs(A[c, 1])) + 1e-12
-            spacing[c] = min(TABLE_H_MAX, TABLE_STEP * _strip(codes[c]))
+            spacing[c] = min(TABLE_H_MAX, TABLE_STEP * smooth_strip(codes[c]))
             lo[c] = -reach
             n_grid = int(math.ceil(2.0 * reach / spacing[c])) + 6
             tables.append(_coefficient_table(codes[c], sigma[c], terms[c], lo[c], spacing[c], n_grid))
         else:
             tables.append(np.zeros((6, 1)))
-    z0, w0 = _trapezoid(n_nodes(scale0, d_all, I4_L, I4_H_MAX, I4_STEP, I4_N_MAX), I4_L)
-    z1, w1 = _trapezoid(n_nodes(scale1, d_all, I4_L, I4_H_MAX, I4_STEP, I4_N_MAX) if two_d else 1, I4_L)
+    z0, w0 = trapezoid(n_nodes(scale0, d_all, I4_L, I4_H_MAX, I4_STEP, I4_N_MAX), I4_L)
+    z1, w1 = trapezoid(n_nodes(scale1, d_all, I4_L, I4_H_MAX, I4_STEP, I4_N_MAX), I4_L) if two_d \
+        else (np.zeros(1), np.ones(1))
     # the series' powers ρⁿ
     powers = np.zeros((n, n, MAX_TERMS + 1))
     for c in range(n):
@@ -193,6 +162,7 @@ def eta2_sum(codes, C, u, k, l):
                 p *= rho[c, d]
     a = np.zeros((n, MAX_TERMS + 2))  # a_0..a_N and the diagonal of each field at a node
     diagonal = np.zeros(n)
+    weights = np.empty(6)
     total = 0.0
     for i0 in range(z0.shape[0]):
         f0 = w0[i0] * g_prime(s, A[k, 0] * z0[i0])
@@ -208,7 +178,7 @@ def eta2_sum(codes, C, u, k, l):
                 m = A[c, 0] * z0[i0] + A[c, 1] * z1[i1]
                 if sigma[c] > 0.0:
                     width = terms[c] + 2
-                    _interpolate_row(tables[c], lo[c], spacing[c], m, a[c, :width])
+                    _interpolate_row(tables[c], lo[c], spacing[c], m, weights, a[c, :width])
                     diagonal[c] = a[c, width - 1]
                 else:
                     a[c, 0] = g(codes[c], m)

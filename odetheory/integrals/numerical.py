@@ -59,7 +59,7 @@ def n_nodes(scale, d, cutoff, h_max, step, n_max):
 
 
 @njit(cache=True)
-def _smooth_strip(act):
+def smooth_strip(act):
     d = strip(act)
     return d if d > 0.0 else np.inf  # ReLU's kink is handled by splitting, not by the step
 
@@ -75,7 +75,7 @@ def _inner(tb, beta_z, s):
         cdf = 0.5 * math.erfc(-r / math.sqrt(2.0))
         return beta_z * cdf + s * _INV_SQRT_2PI * math.exp(-0.5 * r * r), cdf
     m0, m1 = 0.0, 0.0
-    n = n_nodes(s, _smooth_strip(tb), L, H_MAX, STEP, N_MAX)
+    n = n_nodes(s, smooth_strip(tb), L, H_MAX, STEP, N_MAX)
     h = 2.0 * L / (n - 1)
     for i in range(n):
         z = -L + i * h
@@ -113,7 +113,7 @@ def _graded_rule(width):
 
 
 @njit(cache=True)
-def _trapezoid(n, cutoff):
+def trapezoid(n, cutoff):
     """n equally spaced nodes z on [−cutoff, cutoff] and trapezoid weights times the standard
     normal density (its tails beyond the cut-off are below the rule's error)."""
     h = 2.0 * cutoff / (n - 1)
@@ -132,8 +132,8 @@ def _outer_rule(sigma, beta, s, sa, tb):
     around its smoothed kink at z_1 = 0 (width s/|β|)."""
     if tb == RELU and beta != 0.0:
         return _graded_rule(s / abs(beta))
-    d = min(_smooth_strip(sa), _smooth_strip(tb) if beta != 0.0 else np.inf)
-    return _trapezoid(n_nodes(max(sigma, abs(beta)), d, L, H_MAX, STEP, N_MAX), L)
+    d = min(smooth_strip(sa), smooth_strip(tb) if beta != 0.0 else np.inf)
+    return trapezoid(n_nodes(max(sigma, abs(beta)), d, L, H_MAX, STEP, N_MAX), L)
 
 
 @njit(cache=True)
@@ -217,8 +217,8 @@ def _rule(Lc, level, acts):
     for j in range(level, 4):
         if Lc[j, level] != 0.0:
             scale = max(scale, abs(Lc[j, level]))
-            d = min(d, _smooth_strip(acts[j]))
-    return _trapezoid(n_nodes(scale, d, I4_L, I4_H_MAX, I4_STEP, I4_N_MAX), I4_L)
+            d = min(d, smooth_strip(acts[j]))
+    return trapezoid(n_nodes(scale, d, I4_L, I4_H_MAX, I4_STEP, I4_N_MAX), I4_L)
 
 
 @njit(cache=True)
@@ -248,12 +248,12 @@ def _interpolate(table, lo, spacing, x):
         return table[j + int(round(t))]
     total = 0.0
     for m in range(6):
-        total += table[j + m] * _LAGRANGE[m] / (t - m)
+        total += table[j + m] * LAGRANGE[m] / (t - m)
     return p * total
 
 
 # 1/Π_{m≠j}(j − m) of the 6-point Lagrange basis on 0..5
-_LAGRANGE = np.array([-1.0 / 120.0, 1.0 / 24.0, -1.0 / 12.0, 1.0 / 12.0, -1.0 / 24.0, 1.0 / 120.0])
+LAGRANGE = np.array([-1.0 / 120.0, 1.0 / 24.0, -1.0 / 12.0, 1.0 / 12.0, -1.0 / 24.0, 1.0 / 120.0])
 
 
 @njit(cache=True)
@@ -378,7 +378,7 @@ def i4(s, tc, td, C, a, b, c, d):
     z3, w3 = _rule(Lc, 3, acts)
     tabulate = z3.shape[0] > 1
     reach = I4_L * (abs(Lc[3, 0]) + abs(Lc[3, 1]) + abs(Lc[3, 2])) + 1e-12
-    spacing = min(TABLE_H_MAX, TABLE_STEP * _smooth_strip(td))
+    spacing = min(TABLE_H_MAX, TABLE_STEP * smooth_strip(td))
     table = _smoothed_table(td, z3, w3, Lc[3, 3], -reach, reach, spacing) if tabulate else np.zeros(1)
     total = 0.0
     for i0 in range(z0.shape[0]):
