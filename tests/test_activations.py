@@ -14,7 +14,8 @@ from gaussian import mc_average
 from scipy.special import erf, expit
 
 from odetheory.errors import InputError
-from odetheory.integrals import averages, numerical
+from odetheory.integrals import activations, averages, numerical
+from odetheory.integrals.binding import dispatchers
 from odetheory.integrals.activations import BUILTINS, CLOSED_FORM_ROUTE, NUMERICAL_ROUTE, POLYNOMIAL_ROUTE
 from odetheory.integrals.expressions import activation
 from odetheory.integrals.pairs import codes, functions
@@ -374,6 +375,18 @@ def test_scalar_functions_against_numpy(name):
         if name == "relu" and order > 0:
             got, want = got[x != 0], want[x != 0]
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=f"{name} order {order}")
+    # g_values, the three at once for the quadrature loops (a user expression's through its dispatcher)
+    code, = codes(name, "erf")[:1]
+    if act.builtin:
+        values = activations.g_values
+    else:
+        values = dispatchers({code: act})[0].g_values
+    got = np.array([values(code, t) for t in x]).T
+    for order in range(3):
+        want = REFERENCE[name][order](x)
+        keep = x != 0 if name == "relu" and order > 0 else slice(None)
+        np.testing.assert_allclose(got[order][keep], want[keep], rtol=1e-12, atol=1e-12,
+                                   err_msg=f"{name} g_values order {order}")
 
 
 def test_numerical_rule_beats_gauss_hermite_for_tanh():

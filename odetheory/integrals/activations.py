@@ -18,7 +18,7 @@ a polynomial takes the polynomial route, anything else numerical quadrature.
 Compiled code receives an activation as its integer ``code`` (numba cannot cache a
 function that takes another compiled function as an argument, so the kernels and the
 SGD loops dispatch on the code instead); ``g(code, x)`` etc. are the scalar functions
-behind ``Activation.g``. A user expression gets the codes ``USER_STUDENT`` /
+behind ``Activation.g``, ``g_values(code, x)`` all three at once. A user expression gets the codes ``USER_STUDENT`` /
 ``USER_TEACHER`` in compiled copies of those loops bound to its own functions
 (``binding``).
 """
@@ -119,6 +119,36 @@ def g_second(act, x):
     if act == HE3:
         return 6.0 * x
     return 0.0
+
+
+@njit(cache=True)
+def g_values(act, x):
+    """(g(x), g'(x), g''(x)) for a scalar x from one evaluation of the costly part (one tanh,
+    one exponential): what the quadrature loops call at each node."""
+    if act == ERF:
+        e = _SQRT_2_OVER_PI * math.exp(-0.5 * x * x)
+        return math.erf(x / math.sqrt(2.0)), e, -x * e
+    if act == RELU:
+        return (x, 1.0, 0.0) if x > 0.0 else (0.0, 0.0, 0.0)
+    if act == TANH:
+        t = math.tanh(x)
+        d = 1.0 - t * t
+        return t, d, -2.0 * t * d
+    if act == SIGMOID:
+        s = _sigmoid(x)
+        d = s * (1.0 - s)
+        return s, d, d * (1.0 - 2.0 * s)
+    if act == SOFTPLUS:
+        s = _sigmoid(x)
+        return max(x, 0.0) + math.log1p(math.exp(-abs(x))), s, s * (1.0 - s)
+    if act == GELU:
+        cdf, pdf = 0.5 * math.erfc(-x / math.sqrt(2.0)), _INV_SQRT_2PI * math.exp(-0.5 * x * x)
+        return x * cdf, cdf + x * pdf, pdf * (2.0 - x * x)
+    if act == HE2:
+        return x * x - 1.0, 2.0 * x, 2.0
+    if act == HE3:
+        return x * (x * x - 3.0), 3.0 * x * x - 3.0, 6.0 * x
+    return x, 1.0, 0.0
 
 
 @njit(cache=True)

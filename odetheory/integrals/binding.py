@@ -1,7 +1,7 @@
 """Compiled code for user expressions: generated modules on disk and loops bound to them.
 
 The compiled kernels and SGD loops call the scalar activation functions ``g(code, x)``,
-``g_prime``, ``g_second`` (and ``strip``, ``poly_degree``, ``poly_coefficients``, ``affine``) of
+``g_prime``, ``g_second``, ``g_values`` (and ``strip``, ``poly_degree``, ``poly_coefficients``, ``affine``) of
 ``activations`` as globals. For a user expression this module
 
 1. writes its g, g', g'' (the source printed by ``expressions``) and dispatchers of the
@@ -27,7 +27,7 @@ from numba.core.registry import CPUDispatcher
 from . import activations as _builtin
 
 CACHE_ENV = "ODETHEORY_CACHE_DIR"
-_REPLACED = ("g", "g_prime", "g_second", "strip", "poly_degree", "poly_coefficients", "affine")
+_REPLACED = ("g", "g_prime", "g_second", "g_values", "strip", "poly_degree", "poly_coefficients", "affine")
 
 
 def cache_dir():
@@ -88,6 +88,10 @@ def dispatch_source(user):
         body += [f"    if act == {code}:\n        return {name}_{code}(x)" for code in user]
         body.append(f"    return _builtin.{name}(act, x)")
         lines.append("\n".join(body))
+    body = ["@njit(cache=True)\ndef g_values(act, x):"]
+    body += [f"    if act == {code}:\n        return float(g_{code}(x)), float(g_prime_{code}(x)), float(g_second_{code}(x))" for code in user]
+    body.append("    return _builtin.g_values(act, x)")
+    lines.append("\n".join(body))
     for name, value in (("strip", lambda a: repr(a.strip) if a.strip != float("inf") else "np.inf"),
                         ("poly_degree", lambda a: str(len(a.coefficients) - 1 if a.coefficients else -1)),
                         ("poly_coefficients", lambda a: f"_COEFFICIENTS_{{code}}"),

@@ -26,7 +26,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .activations import RELU, g, g_prime, g_second, strip
+from .activations import RELU, g, g_prime, g_second, g_values, strip
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
@@ -65,9 +65,15 @@ def smooth_strip(act):
 
 
 @njit(cache=True)
-def _inner(tb, beta_z, s):
-    """(E[h(β z_1 + s z_2)], E[h'(β z_1 + s z_2)]) over z_2, for field b with activation tb
-    (ReLU in closed form: μ Φ(μ/s) + s φ(μ/s) and Φ(μ/s))."""
+def _inner_rule(tb, s):
+    """Trapezoid nodes and weights in z_2 for the inner average of field b's h(β z_1 + s z_2)."""
+    return trapezoid(n_nodes(s, smooth_strip(tb), L, H_MAX, STEP, N_MAX), L)
+
+
+@njit(cache=True)
+def _inner(tb, beta_z, s, z, w):
+    """(E[h(β z_1 + s z_2)], E[h'(β z_1 + s z_2)]) over z_2 by the rule (z, w) of ``_inner_rule``,
+    for field b with activation tb (ReLU in closed form: μ Φ(μ/s) + s φ(μ/s) and Φ(μ/s))."""
     if s <= 0.0:
         return g(tb, beta_z), g_prime(tb, beta_z)
     if tb == RELU:
@@ -75,14 +81,10 @@ def _inner(tb, beta_z, s):
         cdf = 0.5 * math.erfc(-r / math.sqrt(2.0))
         return beta_z * cdf + s * _INV_SQRT_2PI * math.exp(-0.5 * r * r), cdf
     m0, m1 = 0.0, 0.0
-    n = n_nodes(s, smooth_strip(tb), L, H_MAX, STEP, N_MAX)
-    h = 2.0 * L / (n - 1)
-    for i in range(n):
-        z = -L + i * h
-        w = h * _INV_SQRT_2PI * math.exp(-0.5 * z * z)
-        x = beta_z + s * z
-        m0 += w * g(tb, x)
-        m1 += w * g_prime(tb, x)
+    for i in range(z.shape[0]):
+        value, slope, _ = g_values(tb, beta_z + s * z[i])
+        m0 += w[i] * value
+        m1 += w[i] * slope
     return m0, m1
 
 
@@ -142,27 +144,29 @@ def pair(sa, tb, C_aa, C_bb, C_ab):
     h = tb on field b, covariance entries C_aa, C_bb, C_ab (any PSD 2×2, singular included)."""
     sigma = math.sqrt(max(C_aa, 0.0))
     if sigma <= 0.0:  # a ≡ 0
-        m0, m1 = _inner(tb, 0.0, math.sqrt(max(C_bb, 0.0)))
+        s = math.sqrt(max(C_bb, 0.0))
+        m0, m1 = _inner(tb, 0.0, s, *_inner_rule(tb, s))
         return g(sa, 0.0) * m0, g_second(sa, 0.0) * m0, g_prime(sa, 0.0) * m1
     beta = C_ab / sigma
     s = math.sqrt(max(C_bb - beta * beta, 0.0))
+    z2, w2 = _inner_rule(tb, s)
     I2, A1, A2 = 0.0, 0.0, 0.0
     if sa == RELU:  # g = z σ, g' = 1 on z > 0; g'' = δ(a): density of a at 0 times E[h(b) | a = 0]
         for i in range(GL_X.shape[0]):
             z = L * GL_X[i]
             w = L * GL_W[i] * _INV_SQRT_2PI * math.exp(-0.5 * z * z)
-            m0, m1 = _inner(tb, beta * z, s)
+            m0, m1 = _inner(tb, beta * z, s, z2, w2)
             I2 += w * sigma * z * m0
             A2 += w * m1
-        A1 = _INV_SQRT_2PI / sigma * _inner(tb, 0.0, s)[0]
+        A1 = _INV_SQRT_2PI / sigma * _inner(tb, 0.0, s, z2, w2)[0]
         return I2, A1, A2
     z, w = _outer_rule(sigma, beta, s, sa, tb)
     for i in range(z.shape[0]):
-        x = sigma * z[i]
-        m0, m1 = _inner(tb, beta * z[i], s)
-        I2 += w[i] * g(sa, x) * m0
-        A1 += w[i] * g_second(sa, x) * m0
-        A2 += w[i] * g_prime(sa, x) * m1
+        m0, m1 = _inner(tb, beta * z[i], s, z2, w2)
+        value, slope, curvature = g_values(sa, sigma * z[i])
+        I2 += w[i] * value * m0
+        A1 += w[i] * curvature * m0
+        A2 += w[i] * slope * m1
     return I2, A1, A2
 
 
@@ -171,19 +175,21 @@ def field_i2(ta, tb, C_aa, C_bb, C_ab):
     """E[g_a(a) g_b(b)] for any two fields with activations ta, tb (e.g. two teacher fields)."""
     sigma = math.sqrt(max(C_aa, 0.0))
     if sigma <= 0.0:
-        return g(ta, 0.0) * _inner(tb, 0.0, math.sqrt(max(C_bb, 0.0)))[0]
+        s = math.sqrt(max(C_bb, 0.0))
+        return g(ta, 0.0) * _inner(tb, 0.0, s, *_inner_rule(tb, s))[0]
     beta = C_ab / sigma
     s = math.sqrt(max(C_bb - beta * beta, 0.0))
+    z2, w2 = _inner_rule(tb, s)
     total = 0.0
     if ta == RELU:
         for i in range(GL_X.shape[0]):
             z = L * GL_X[i]
             w = L * GL_W[i] * _INV_SQRT_2PI * math.exp(-0.5 * z * z)
-            total += w * sigma * z * _inner(tb, beta * z, s)[0]
+            total += w * sigma * z * _inner(tb, beta * z, s, z2, w2)[0]
         return total
     z, w = _outer_rule(sigma, beta, s, ta, tb)
     for i in range(z.shape[0]):
-        total += w[i] * g(ta, sigma * z[i]) * _inner(tb, beta * z[i], s)[0]
+        total += w[i] * g(ta, sigma * z[i]) * _inner(tb, beta * z[i], s, z2, w2)[0]
     return total
 
 
