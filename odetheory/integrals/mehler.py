@@ -48,19 +48,17 @@ def _coefficient_table(act, sigma, n_terms, lo, spacing, n_grid):
             psi[i, 1] = w[i] * zeta[i]
         for n in range(1, n_terms):
             psi[i, n + 1] = (zeta[i] * psi[i, n] - math.sqrt(n) * psi[i, n - 1]) / math.sqrt(n + 1.0)
-    table = np.zeros((n_grid, width))
-    values = np.empty(n_z)
+    values = np.empty((n_grid, n_z))
+    table = np.empty((n_grid, width))
     for j in range(n_grid):
         m = lo + (j - 2) * spacing
         diagonal = 0.0
         for i in range(n_z):
-            values[i] = g(act, m + sigma * zeta[i])
-            diagonal += w[i] * values[i] * values[i]
-        for i in range(n_z):
-            v = values[i]
-            for n in range(n_terms + 1):
-                table[j, n] += v * psi[i, n]
+            v = g(act, m + sigma * zeta[i])
+            values[j, i] = v
+            diagonal += w[i] * v * v
         table[j, width - 1] = diagonal
+    table[:, :width - 1] = values @ psi  # the coefficients at every grid point, as one product
     return table
 
 
