@@ -433,3 +433,14 @@ def test_relu_rescaling_maps_fixed_points_only_at_zero_error():
     fp = fx.refine_state(st, activation="relu", rule="dfa", eta=0.1)
     assert fp.converged and fp.on_boundary and not fp.smooth and fp.kink > 0
     assert "not smooth" in fp.classification
+
+
+def test_printed_digits_do_not_depend_on_rounding():
+    """Residuals and ε_g at rounding level print as '< 1e-14', and components equal to the
+    printed digits keep index order, so the summary does not change with the order of sums."""
+    assert fx._above_rounding(5.3e-17, ".1e") == fx._above_rounding(-9.3e-17, ".1e") == "< 1e-14"
+    assert fx._above_rounding(2.7e-4, ".1e") == "2.7e-04"
+    assert fx._above_rounding(0.0115733, ".6g") == "0.0115733"
+    names = ["R_1_1", "R_2_1", "R_1_2"]
+    assert fx._direction_text([0.52, 0.5200001, -0.48], names) == "+0.52 R_1_1 +0.52 R_2_1 -0.48 R_1_2"
+    assert fx._direction_text([0.1, 0.9, -0.5], names) == "+0.90 R_2_1 -0.50 R_1_2 +0.10 R_1_1"

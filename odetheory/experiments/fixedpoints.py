@@ -68,6 +68,7 @@ from .parallel import map_parallel
 
 RESIDUAL_MAX = 1e-12  # max |dy/dα| of a converged fixed point
 ZERO_RTOL = 1e-6      # |λ| ≤ ZERO_RTOL · max|λ|: a zero mode
+ROUNDING = 1e-14       # printed residuals and ε_g below this are rounding error: printed as "< 1e-14"
 BOUNDARY_RTOL = 1e-9  # lowest eigenvalue of C below this (relative): on the boundary of the PSD cone
 SAME_RTOL = 1e-7      # refined points closer than this (relative, max norm) are one fixed point
 STARTS = 8            # Newton starts per stretch of the trajectory
@@ -236,8 +237,15 @@ def _direction_text(vector, names, most=8):
     big = np.max(np.abs(vector)) if len(vector) else 0.0
     if big == 0:
         return "0"
-    order = np.argsort(-np.abs(vector), kind="stable")
+    order = np.argsort(-np.round(np.abs(vector), 2), kind="stable")  # ties as printed: in index order
     return " ".join(f"{vector[i]:+.2f} {names[i]}" for i in order[:most] if abs(vector[i]) >= 0.1 * big)
+
+
+def _above_rounding(value, spec):
+    """`value` in format `spec`, or '< 1e-14' where it is rounding error (a residual or ε_g of
+    order one quantities that vanish at the fixed point), so that printed digits never
+    depend on the order of floating-point sums."""
+    return f"< {ROUNDING:g}" if abs(value) < ROUNDING else format(value, spec)
 
 
 def _unit(vector):
@@ -488,7 +496,8 @@ class FixedPointResult:
                  "  #  explains                  residual    eg          class"]
         for n, p in enumerate(self.points, 1):
             span = f"{p.label} {p.t_start:.4g}-{p.t_end:.4g}" if p.t_end > p.t_start else f"{p.label} {p.t_end:.4g}"
-            lines.append(f"  {n}  {span:24s}  {p.residual:.1e}    {p.eg:.6g}  {p.classification}")
+            lines.append(f"  {n}  {span:24s}  {_above_rounding(p.residual, '.1e')}    "
+                         f"{_above_rounding(p.eg, '.6g')}  {p.classification}")
             if p.converged:
                 lead = p.lead
                 rate = (f"lambda+ = {p.lambda_plus:.5g}" if p.n_unstable
