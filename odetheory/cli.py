@@ -15,6 +15,7 @@ import numpy as np
 from .errors import InputError
 from .options import OPTIONS, check, defaults, flag, parse_list
 from .status import INTERRUPTED
+from .stdout import reader_may_leave
 
 EXIT_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
 
@@ -682,6 +683,13 @@ def _terminate(signum, frame):
 
 
 def main(argv=None):
+    """Run one command line; returns the exit code. Printing stops quietly when the reader
+    of stdout goes away (`odetheory ... | head`); the command still writes its outputs."""
+    with reader_may_leave():
+        return _run(argv)
+
+
+def _run(argv):
     # the command line draws into files only: the non-interactive backend, unless the user
     # chose one (the library itself never picks a backend, so a notebook keeps its own)
     os.environ.setdefault("MPLBACKEND", "Agg")

@@ -1,4 +1,5 @@
 """The command line: outputs, the --init round trip, one-line errors with exit code 2."""
+import os
 import subprocess
 import sys
 
@@ -107,6 +108,20 @@ def test_diverging_run_exit_3_keeps_rows(tmp_path, capsys):
 def test_module_entry_point_help():
     res = subprocess.run([sys.executable, "-m", "odetheory", "integrate", "--help"], capture_output=True, text=True)
     assert res.returncode == 0 and "--eta" in res.stdout and "default" in res.stdout
+
+
+@pytest.mark.parametrize("argv", [["integrate", "--help"], ["integrate", "--t-max", "1", "-o", "run.csv"]])
+def test_a_closed_pipe_stops_quietly(argv, tmp_path):
+    """`odetheory ... | head`: when the reader of stdout has gone, no traceback, the command's
+    own exit code, and a run still writes its outputs."""
+    read, write = os.pipe()
+    os.close(read)  # every write to stdout fails with EPIPE
+    res = subprocess.run([sys.executable, "-m", "odetheory", *argv], stdout=write, stderr=subprocess.PIPE,
+                         text=True, cwd=tmp_path)
+    os.close(write)
+    assert res.returncode == 0 and "Traceback" not in res.stderr and "Exception" not in res.stderr, res.stderr
+    if "-o" in argv:
+        assert (tmp_path / "run.csv").read_text().startswith("t,eg")
 
 
 def test_lsoda_and_reduced_sampler_from_the_command_line(tmp_path, capsys):
