@@ -478,6 +478,27 @@ def test_polynomial_eta2_sum_against_the_sum_of_four_field_averages():
                    for c in range(K + M) for d in range(K + M))
         got = polynomial.eta2_sum(coefficients, degrees, C, u, k, l)
         assert abs(got - want) <= 1e-11 * max(1.0, abs(want)), (k, l, got, want)
+        every_pair = polynomial.eta2_sums(coefficients, degrees, C, u, K)  # shared per-field work
+        assert abs(every_pair[k, l] - want) <= 1e-11 * max(1.0, abs(want)) and every_pair[l, k] == every_pair[k, l]
+
+
+@pytest.mark.parametrize("student,teacher", [("he3", "he2"), ("erf", "he3"), ("tanh", "tanh"), ("relu", "he2")])
+def test_eta2_sums_are_the_pairwise_eta2_sums(student, teacher):
+    """averages.eta2_sums (the right-hand side's call) against eta2_sum pair by pair on every
+    route it dispatches to: the polynomial route shares its per-field work, the others loop."""
+    from odetheory.integrals import averages
+
+    K, M = 3, 2
+    sc, tc = codes(student, teacher)
+    rng = np.random.default_rng(4)
+    B = rng.standard_normal((K + M, K + M)) * 0.5
+    C, u = np.ascontiguousarray(B @ B.T + 0.05 * np.eye(K + M)), rng.standard_normal(K + M)
+    field_codes = np.array([sc] * K + [tc] * M)
+    got = averages.eta2_sums(field_codes, C, u, K)
+    for k in range(K):
+        for l in range(K):
+            want = averages.eta2_sum(field_codes, C, u, min(k, l), max(k, l))
+            assert abs(got[k, l] - want) <= 1e-12 * max(1.0, abs(want)), (k, l, got[k, l], want)
 
 
 @pytest.mark.parametrize("student,teacher", [("erf(2*x)", "erf"),

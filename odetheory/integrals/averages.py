@@ -5,7 +5,8 @@
         these give I2, J2 and I3(a, ·, b) = C_a· E[g''(a) h(b)] + C_·b E[g'(a) h'(b)].
     field_i2(ta, tb, C_aa, C_bb, C_ab) -> E[g_a(a) g_b(b)] for any two fields.
     i4(s, tc, td, C, a, b, c, d) -> E[g'(a) g'(b) h_c(c) h_d(d)] (a, b student fields).
-    eta2_sum(codes, C, u, k, l) -> Σ_cd u_c u_d I4(k, l, c, d), the η² term of dQ_kl.
+    eta2_sum(codes, C, u, k, l) -> Σ_cd u_c u_d I4(k, l, c, d), the η² term of dQ_kl;
+    eta2_sums(codes, C, u, K) -> all of them (K, K), per-field work shared between pairs.
 
 Routes (THEORY.md §9), decided from the codes: the closed forms generated from the
 sympy derivation when all activations involved are erf, relu or linear at any amplitude
@@ -34,8 +35,8 @@ from .means import closed_means
 from .mehler import eta2_sum as mehler_eta2_sum
 from .orthant import MAX_DEGREE as ORTHANT_MAX_DEGREE, average as orthant_average
 from .numerical import field_i2 as numerical_field_i2, i4 as numerical_i4, pair as numerical_pair
-from .polynomial import MAX_TERMS, derivative_means, eta2_sum as polynomial_eta2_sum, i4 as polynomial_i4, \
-    series4, series_pair
+from .polynomial import MAX_TERMS, derivative_means, eta2_sum as polynomial_eta2_sum, \
+    eta2_sums as polynomial_eta2_sums, i4 as polynomial_i4, series4, series_pair
 from .reweight import absorb
 
 _WIDTH = 3 * MAX_TERMS  # derivative means kept for a field that is not a polynomial
@@ -229,20 +230,72 @@ def _polynomial_student_i4(s, tc, td, C, a, b, c, d):
     return series4(mu, deg, C4[0, 1], C4[0, 2], C4[0, 3], C4[1, 2], C4[1, 3], C4[2, 3])
 
 
+# routes of the η² sum (``eta2_route``)
+SAME_BASE, ERF_STUDENT, POLYNOMIALS, MEHLER, PAIRWISE = range(5)
+
+
 @njit(cache=True)
-def eta2_sum(codes, C, u, k, l):
-    """Σ_cd u_c u_d I4(k, l, c, d) over all fields c, d (codes: the activation of each field);
-    the route is decided once when every field has the same closed-form base (at any
-    amplitude and scale), when all are polynomials, or when the student is erf-type (its
-    Gaussian factors absorbed once, then 2-field averages)."""
+def eta2_route(codes, C, u, k):
+    """How the η² sum of student field k is taken: SAME_BASE when every field has the same
+    closed-form base (at any amplitude and scale), ERF_STUDENT for an erf-type student (its
+    Gaussian factors absorbed once, then 2-field averages), POLYNOMIALS when all are
+    polynomials, MEHLER for smooth fields on the quadrature route, PAIRWISE otherwise."""
     n = u.shape[0]
     base = affine(codes[k])[0]
-    same, unit, polynomials = base >= 0, True, True
+    same, polynomials = base >= 0, True
     for c in range(n):
-        b, A, scale = affine(codes[c])
-        same, unit = same and b == base, unit and A == 1.0 and scale == 1.0
+        same = same and affine(codes[c])[0] == base
         polynomials = polynomials and poly_degree(codes[c]) >= 0
-    if same:  # one closed-form base: in the scaled fields s_c x_c, with weights u_c A_c
+    if same:
+        return SAME_BASE
+    if base == ERF:
+        return ERF_STUDENT
+    if polynomials:
+        return POLYNOMIALS
+    smooth, numerical = base != RELU, _numerical(codes[k])
+    for c in range(n):
+        if u[c] != 0.0:
+            smooth, numerical = smooth and affine(codes[c])[0] != RELU, numerical or _numerical(codes[c])
+    return MEHLER if smooth and numerical and C[k, k] > 0.0 else PAIRWISE
+
+
+@njit(cache=True)
+def _polynomial_table(codes):
+    """(coefficients (n, MAX_TERMS), degrees (n,)) of the fields' polynomials."""
+    n = codes.shape[0]
+    coefficients, degrees = np.zeros((n, MAX_TERMS)), np.empty(n, dtype=np.int64)
+    for c in range(n):
+        degrees[c] = poly_degree(codes[c])
+        coefficients[c, :degrees[c] + 1] = _coefficients(codes[c])
+    return coefficients, degrees
+
+
+@njit(cache=True)
+def eta2_sums(codes, C, u, K):
+    """(K, K) symmetric: eta2_sum for every pair of the K student fields (the first K), with
+    the work that does not depend on the pair done once where the route allows it."""
+    if eta2_route(codes, C, u, 0) == POLYNOMIALS:  # the students share one code, hence one route
+        coefficients, degrees = _polynomial_table(codes)
+        return polynomial_eta2_sums(coefficients, degrees, C, u, K)
+    out = np.empty((K, K))
+    for k in range(K):
+        for l in range(k, K):
+            out[k, l] = out[l, k] = eta2_sum(codes, C, u, k, l)
+    return out
+
+
+@njit(cache=True)
+def eta2_sum(codes, C, u, k, l):
+    """Σ_cd u_c u_d I4(k, l, c, d) over all fields c, d (codes: the activation of each field),
+    by the route ``eta2_route`` decides once for all (c, d)."""
+    n = u.shape[0]
+    route = eta2_route(codes, C, u, k)
+    if route == SAME_BASE:  # one closed-form base: in the scaled fields s_c x_c, with weights u_c A_c
+        base = affine(codes[k])[0]
+        unit = True
+        for c in range(n):
+            _, A, scale = affine(codes[c])
+            unit = unit and A == 1.0 and scale == 1.0
         factor, Cs, us = 1.0, C, u
         if not unit:
             Cs, us = np.empty_like(C), np.empty_like(u)
@@ -259,7 +312,7 @@ def eta2_sum(codes, C, u, k, l):
             for d in range(c + 1, n):
                 total += 2.0 * us[c] * us[d] * closed_i4(base, Cs, k, l, c, d)
         return factor * total
-    if base == ERF:  # an erf-type student beside other fields: one C' per (k, l) (``reweight``)
+    if route == ERF_STUDENT:  # an erf-type student beside other fields: one C' per (k, l) (``reweight``)
         _, A, scale = affine(codes[k])
         Cp = np.empty_like(C)
         factor = (A * scale * _SQRT_2_OVER_PI) ** 2 * absorb(C, k, l, scale * scale, Cp)
@@ -270,17 +323,10 @@ def eta2_sum(codes, C, u, k, l):
                 for d in range(c + 1, n):
                     total += 2.0 * u[c] * u[d] * field_i2(codes[c], codes[d], Cp[c, c], Cp[d, d], Cp[c, d])
         return factor * total
-    if polynomials:
-        coefficients, degrees = np.zeros((n, MAX_TERMS)), np.empty(n, dtype=np.int64)
-        for c in range(n):
-            degrees[c] = poly_degree(codes[c])
-            coefficients[c, :degrees[c] + 1] = _coefficients(codes[c])
+    if route == POLYNOMIALS:
+        coefficients, degrees = _polynomial_table(codes)
         return polynomial_eta2_sum(coefficients, degrees, C, u, k, l)
-    smooth, numerical = base != RELU, _numerical(codes[k])
-    for c in range(n):
-        if u[c] != 0.0:
-            smooth, numerical = smooth and affine(codes[c])[0] != RELU, numerical or _numerical(codes[c])
-    if smooth and numerical and C[k, k] > 0.0:  # quadrature, no kinks: one 2-d rule over (λ_k, λ_l), Mehler
+    if route == MEHLER:  # quadrature, no kinks: one 2-d rule over (λ_k, λ_l), Mehler
         return mehler_eta2_sum(codes, C, u, k, l)
     total = 0.0
     for c in range(n):

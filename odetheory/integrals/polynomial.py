@@ -116,6 +116,25 @@ def _powers(x, top, out):
 
 
 @njit(cache=True)
+def field_means(coefficients, degrees, C):
+    """(μ, P) shared by every student pair: μ[c, m] = E[p_c^(m)(x_c)] (n, 3 MAX_TERMS) and the
+    entrywise powers P[m] = C^{∘m}/m! (top + 1, n, n), top the largest degree."""
+    n = C.shape[0]
+    mu = np.zeros((n, 3 * MAX_TERMS))
+    top = 0
+    for c in range(n):
+        derivative_means(coefficients[c, :degrees[c] + 1], C[c, c], 0, mu[c])
+        top = max(top, degrees[c])
+    P = np.empty((top + 1, n, n))
+    P[0] = 1.0
+    for m in range(1, top + 1):
+        for c in range(n):
+            for d in range(n):
+                P[m, c, d] = P[m - 1, c, d] * C[c, d] / m
+    return mu, P
+
+
+@njit(cache=True)
 def eta2_sum(coefficients, degrees, C, u, k, l):
     """Σ_cd u_c u_d E[g'(k) g'(l) h_c(c) h_d(d)] over all fields c, d. coefficients
     (n, MAX_TERMS), degrees (n,): the polynomial of each field (c_0..c_deg in its row), the
@@ -128,24 +147,39 @@ def eta2_sum(coefficients, degrees, C, u, k, l):
         Σ_cd = Σ_{n, m} C_kl^n/n! Σ_{αβ} W_n[α, β] (X_mᵀ (C^{∘m}/m!) X_m)[α, β],
 
     O(n² (deg g)²) per (k, l) where the term-by-term sum costs O(n² (deg g)⁶)."""
+    mu, P = field_means(coefficients, degrees, C)
+    return pair_sum(coefficients, degrees, C, u, k, l, mu, P)
+
+
+@njit(cache=True)
+def eta2_sums(coefficients, degrees, C, u, K):
+    """(K, K) symmetric: eta2_sum for every pair of the first K (student) fields, the
+    per-field means and powers of C computed once for all pairs."""
+    mu, P = field_means(coefficients, degrees, C)
+    out = np.empty((K, K))
+    for k in range(K):
+        for l in range(k, K):
+            out[k, l] = out[l, k] = pair_sum(coefficients, degrees, C, u, k, l, mu, P)
+    return out
+
+
+@njit(cache=True)
+def pair_sum(coefficients, degrees, C, u, k, l, mu, P):
+    """eta2_sum for the student pair (k, l), given ``field_means``' μ and P."""
     n = u.shape[0]
     dk, dl = degrees[k] - 1, degrees[l] - 1  # degrees of g' at k and at l
     mk, ml = np.zeros(3 * MAX_TERMS), np.zeros(3 * MAX_TERMS)
     derivative_means(coefficients[k, :degrees[k] + 1], C[k, k], 1, mk)
     derivative_means(coefficients[l, :degrees[l] + 1], C[l, l], 1, ml)
     width = (dk + 1) * (dl + 1)
-    top = 0
-    mu = np.zeros((n, 3 * MAX_TERMS))
+    top = P.shape[0] - 1
     pk, pl = np.empty((n, MAX_TERMS)), np.empty((n, MAX_TERMS))
     for c in range(n):
-        derivative_means(coefficients[c, :degrees[c] + 1], C[c, c], 0, mu[c])
         _powers(C[k, c], dk, pk[c])
         _powers(C[l, c], dl, pl[c])
-        top = max(top, degrees[c])
     pkl = np.empty(MAX_TERMS)
     _powers(C[k, l], min(dk, dl), pkl)
     X, Y, G = np.empty((n, width)), np.empty((n, width)), np.zeros((width, width))
-    P = np.ones((n, n))  # C^{∘m}/m!, entry by entry
     for m in range(top + 1):
         for c in range(n):
             for i in range(dk + 1):
@@ -160,14 +194,11 @@ def eta2_sum(coefficients, degrees, C, u, k, l):
                 for b in range(width):
                     G[a, b] += Y[0, a] * Y[0, b]
         else:
-            for c in range(n):
-                for d in range(n):
-                    P[c, d] *= C[c, d] / m
             for c in range(n):  # Y = P X
                 for a in range(width):
                     Y[c, a] = 0.0
                 for d in range(n):
-                    w = P[c, d]
+                    w = P[m, c, d]
                     for a in range(width):
                         Y[c, a] += w * X[d, a]
             for a in range(width):  # G = Xᵀ Y

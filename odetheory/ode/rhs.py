@@ -12,7 +12,7 @@ averages of ``integrals.averages``; weight decay (THEORY.md §10) adds −2ηλQ
 import numpy as np
 from numba import njit
 
-from ..integrals.averages import eta2_sum, field_i2, pair
+from ..integrals.averages import eta2_sums, field_i2, pair
 from ..learning import rates
 from ..rules import feedback
 from ..status import BLOWUP, NONFINITE, NOT_PSD, SUCCESS
@@ -120,13 +120,13 @@ def derivatives(t, y, problem):
         for c in range(n):
             s += u[c] * I2[k, c]
         dv[k] = -eta_v * (s + p.weight_decay_v * v[k])
+    S4 = eta2_sums(codes, C, u, K) if eta2 != 0.0 else np.zeros((K, K))  # Σ_cd u_c u_d I4(k, l, c, d)
     for k in range(K):
         for l in range(k, K):
             q = -eta * (f[k] * S[k, l] + f[l] * S[l, k]) - 2.0 * eta * p.weight_decay * Q[k, l]
             if eta2 != 0.0:
-                s4 = eta2_sum(codes, C, u, k, l)
                 noise = sigma * sigma * A2[k, l]
-                q += eta2 * eta * eta * f[k] * f[l] * (s4 + noise)
+                q += eta2 * eta * eta * f[k] * f[l] * (S4[k, l] + noise)
             dQ[k, l] = q
             dQ[l, k] = q
     return dy
