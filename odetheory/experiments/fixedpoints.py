@@ -68,7 +68,7 @@ from .parallel import map_parallel
 
 RESIDUAL_MAX = 1e-12  # max |dy/dα| of a converged fixed point
 ZERO_RTOL = 1e-6      # |λ| ≤ ZERO_RTOL · max|λ|: a zero mode
-ROUNDING = 1e-14       # printed residuals and ε_g below this are rounding error: printed as "< 1e-14"
+ROUNDING = 1e-14      # printed residuals and ε_g below this are rounding error: printed as "< 1e-14"
 BOUNDARY_RTOL = 1e-9  # lowest eigenvalue of C below this (relative): on the boundary of the PSD cone
 SAME_RTOL = 1e-7      # refined points closer than this (relative, max norm) are one fixed point
 STARTS = 8            # Newton starts per stretch of the trajectory
